@@ -1,0 +1,66 @@
+// Atomic outputs: everything is written to a temporary name in the same directory and renamed.
+// A crash leaves either the old file or the new one, never half of one.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+let counter = 0;
+
+/** A temporary sibling path of `target` unique to this process. */
+export function tempPath(target: string): string {
+  const dir = path.dirname(target);
+  return path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${Date.now()}-${counter++}`);
+}
+
+/** Write `data` to `target` atomically (temp file, fsync, rename). */
+export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  await fs.mkdir(path.dirname(path.resolve(target)), { recursive: true });
+  const tmp = tempPath(target);
+  try {
+    const fh = await fs.open(tmp, 'w');
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, target);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Produce a file through `produce(tmpPath)` and rename it to `target` when it resolves.
+ * Used where a third party (ffmpeg) writes the file. The temp name keeps the extension so
+ * tools that pick a format from it still do.
+ */
+export async function produceAtomic<T>(target: string, produce: (tmp: string) => Promise<T>): Promise<T> {
+  await fs.mkdir(path.dirname(path.resolve(target)), { recursive: true });
+  const ext = path.extname(target);
+  const tmp = tempPath(target) + ext;
+  try {
+    const out = await produce(tmp);
+    await fs.rename(tmp, target);
+    return out;
+  } catch (err) {
+    await fs.rm(tmp, { force: true, recursive: true });
+    throw err;
+  }
+}
+
+/** Write a directory through `fill(tmpDir)` then rename it to `target` (replacing nothing: target must not exist). */
+export async function produceDirAtomic<T>(target: string, fill: (tmpDir: string) => Promise<T>): Promise<T> {
+  const tmp = `${target}.tmp`;
+  await fs.rm(tmp, { recursive: true, force: true });
+  await fs.mkdir(tmp, { recursive: true });
+  try {
+    const out = await fill(tmp);
+    await fs.rm(target, { recursive: true, force: true });
+    await fs.rename(tmp, target);
+    return out;
+  } catch (err) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,80 @@
+// Progress for long steps: a redrawn bar on a TTY, plain lines (at most one per ~2 s and at
+// 0% / 100%) otherwise, so logs from batch schedulers stay readable.
+
+export interface ProgressOptions {
+  /** Stream to draw on (default process.stderr). */
+  stream?: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean };
+  /** Minimum ms between plain-line updates when not a TTY. */
+  plainIntervalMs?: number;
+}
+
+export class Progress {
+  private done = 0;
+  private readonly start = Date.now();
+  private lastPlain = 0;
+  private lastDraw = 0;
+  private finished = false;
+  private readonly stream: NonNullable<ProgressOptions['stream']>;
+  private readonly tty: boolean;
+  private readonly plainIntervalMs: number;
+
+  constructor(
+    readonly label: string,
+    readonly total: number,
+    opts: ProgressOptions = {},
+  ) {
+    this.stream = opts.stream ?? process.stderr;
+    this.tty = Boolean(this.stream.isTTY);
+    this.plainIntervalMs = opts.plainIntervalMs ?? 2000;
+    if (!this.tty) this.stream.write(`${label}: 0/${total}\n`);
+  }
+
+  /** Advance by `n` and optionally show extra fields (e.g. `loss 0.123`). */
+  tick(n = 1, extra = ''): void {
+    this.done = Math.min(this.total, this.done + n);
+    this.render(extra);
+  }
+
+  /** Set absolute position. */
+  update(done: number, extra = ''): void {
+    this.done = Math.min(this.total, done);
+    this.render(extra);
+  }
+
+  finish(extra = ''): void {
+    if (this.finished) return;
+    this.done = this.total;
+    this.render(extra, true);
+    this.finished = true;
+  }
+
+  private render(extra: string, final = false): void {
+    const now = Date.now();
+    const elapsed = (now - this.start) / 1000;
+    const rate = this.done / Math.max(elapsed, 1e-9);
+    const eta = rate > 0 ? (this.total - this.done) / rate : 0;
+    const pct = this.total > 0 ? (100 * this.done) / this.total : 100;
+    const tail = `${this.done}/${this.total} ${pct.toFixed(0)}% ${fmtRate(rate)} eta ${fmtTime(eta)}${extra ? ` ${extra}` : ''}`;
+    if (this.tty) {
+      if (!final && now - this.lastDraw < 100) return;
+      this.lastDraw = now;
+      const width = 24;
+      const filled = Math.round((width * pct) / 100);
+      this.stream.write(`\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${tail}\x1b[K${final ? '\n' : ''}`);
+    } else if (final || now - this.lastPlain >= this.plainIntervalMs) {
+      this.lastPlain = now;
+      this.stream.write(`${this.label}: ${tail}\n`);
+    }
+  }
+}
+
+function fmtRate(r: number): string {
+  return r >= 1 ? `${r.toFixed(1)}/s` : `${(1 / Math.max(r, 1e-9)).toFixed(1)}s/it`;
+}
+
+export function fmtTime(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  const m = Math.floor(s / 60);
+  const sec = Math.round(s % 60);
+  return m > 0 ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
+}
