@@ -37,7 +37,8 @@ export async function main(argv: string[]): Promise<number> {
 
 main(hideBin(process.argv)).then(
   (code) => {
-    process.exitCode = code;
+    // a handler may have set its own exit status (e.g. verify: 3 = invalid); keep it
+    if (code !== 0 || process.exitCode === undefined) process.exitCode = code;
   },
   (err) => {
     process.stderr.write(`error: ${oneLine(err)}\n`);
