@@ -1,0 +1,69 @@
+// VAE decoder/encoder ONNX graphs vs the tfjs VAE, at several shapes (float32, 1e-4 relative).
+import { describe, expect, it, beforeAll } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../../src/model/backend.js';
+import { createVAE } from '../../src/model/vae.js';
+import { buildVaeDecoder, buildVaeEncoder, paramReader } from '../../src/infer/export/vae.js';
+import { createSession, run, floatOutput } from '../../src/infer/ort.js';
+import { Rng } from '../../src/util/rng.js';
+
+const cfg = { latent_channels: 4, base_channels: 8, channel_mult: [1, 2, 2], res_blocks: 1, spatial_compression: 4, temporal_compression: 2, temporal_kernel: 3, groups: 4 };
+let vae: ReturnType<typeof createVAE>;
+beforeAll(async () => {
+  await selectBackend('cpu', { quiet: true });
+  vae = createVAE(cfg, 3);
+  // non-zero norms and biases so every parameter matters
+  const rng = new Rng(1);
+  for (const v of vae.params.values()) {
+    const noisy = tf.add(v, tf.mul(tf.tensor(rng.normals(v.size), v.shape), 0.1));
+    v.assign(noisy);
+    noisy.dispose();
+  }
+});
+
+/** max |a − b| / max(1, max |b|) */
+function relErr(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  let s = 0;
+  for (let i = 0; i < a.length; i++) {
+    m = Math.max(m, Math.abs(a[i] - b[i]));
+    s = Math.max(s, Math.abs(b[i]));
+  }
+  return m / Math.max(1, s);
+}
+
+
+describe('VAE ONNX export parity', () => {
+  it('decoder matches tfjs at three latent shapes', async () => {
+    const sess = await createSession(buildVaeDecoder(vae.config, paramReader(vae.params)).toBytes(), { threads: 1 });
+    for (const shape of [[1, 1, 2, 3, 4], [2, 3, 4, 4, 4], [1, 4, 3, 5, 4]] as const) {
+      const z = new Rng(shape[1]).normals(shape.reduce((a, b) => a * b, 1));
+      const ref = vae.decode(tf.tensor5d(z, [...shape]));
+      const out = floatOutput((await run(sess, { z: { data: z, dims: [...shape] } })).frames);
+      expect(out.dims).toEqual(ref.shape);
+      expect(relErr(out.data, ref.dataSync() as Float32Array)).toBeLessThan(1e-4);
+      ref.dispose();
+    }
+  });
+
+  it('encoder mean matches tfjs for a video and a single image', async () => {
+    const sess = await createSession(buildVaeEncoder(vae.config, paramReader(vae.params)).toBytes(), { threads: 1 });
+    for (const shape of [[1, 5, 8, 12, 3], [2, 1, 8, 8, 3]] as const) {
+      const x = new Rng(9).normals(shape.reduce((a, b) => a * b, 1)).map((v) => Math.tanh(v));
+      const ref = vae.encode(tf.tensor5d(x, [...shape]));
+      const out = floatOutput((await run(sess, { x: { data: x, dims: [...shape] } })).mean);
+      expect(out.dims).toEqual(ref.mean.shape);
+      expect(relErr(out.data, ref.mean.dataSync() as Float32Array)).toBeLessThan(1e-4);
+      tf.dispose([ref.mean, ref.logvar]);
+    }
+  });
+
+  it('float16 weights stay close (1e-2 relative)', async () => {
+    const sess = await createSession(buildVaeDecoder(vae.config, paramReader(vae.params), { float16: true }).toBytes(), { threads: 1 });
+    const z = new Rng(4).normals(2 * 3 * 4 * 4);
+    const ref = vae.decode(tf.tensor5d(z, [1, 2, 3, 4, 4]));
+    const out = floatOutput((await run(sess, { z: { data: z, dims: [1, 2, 3, 4, 4] } })).frames);
+    expect(relErr(out.data, ref.dataSync() as Float32Array)).toBeLessThan(1e-2);
+    ref.dispose();
+  });
+});
