@@ -9,14 +9,22 @@ import { FileError } from '../util/errors.js';
 export const VIOLATION_TYPES = ['disappearance', 'appearance', 'teleport', 'merge', 'split', 'morph', 'gravity_violation', 'reversal', 'direction_mismatch'] as const;
 export type ViolationType = (typeof VIOLATION_TYPES)[number];
 
-/** Ground truth of one object in one frame. x, y: centre in pixels; w, h: extent in pixels. */
-export const ObjectStateSchema = z.object({ x: z.number(), y: z.number(), w: z.number(), h: z.number(), visible: z.boolean() });
+/**
+ * Ground truth of one object in one frame, as drawn. x, y: centre in pixels; w, h: extent in
+ * pixels; visible: false when not drawn, out of frame, or fully behind an occluder; color: set
+ * only on frames where a planted colour morph changes the object's colour.
+ */
+export const ObjectStateSchema = z.object({ x: z.number(), y: z.number(), w: z.number(), h: z.number(), visible: z.boolean(), color: z.string().optional() });
 
 export const GroundTruthObjectSchema = z.object({
   id: z.number().int(),
   shape: z.enum(['ball', 'box']),
   color: z.string(),
   rgb: z.tuple([z.number(), z.number(), z.number()]),
+  /** Mass in arbitrary units ∝ area (synthetic scenes). */
+  mass: z.number().optional(),
+  /** Pendulum pivot [x, y] in pixels; a string is drawn from it to the object's centre. */
+  pivot: z.tuple([z.number(), z.number()]).optional(),
   frames: z.array(ObjectStateSchema),
 });
 
@@ -25,10 +33,15 @@ export const PlantedViolationSchema = z.object({ type: z.enum(VIOLATION_TYPES), 
 export const PhysicsTruthSchema = z.object({
   scene: z.string(),
   background: z.string(),
+  /** Gravity in px/s² (image y points down). */
   gravity: z.number().optional(),
+  /** Top of the floor band in pixels (absent or null: no floor). */
+  floor: z.number().nullable().optional(),
   objects: z.array(GroundTruthObjectSchema),
+  /** Walls drawn over the objects. x, y: centre; w, h: extent (as object states). */
   occluders: z.array(z.object({ x: z.number(), y: z.number(), w: z.number(), h: z.number(), color: z.string() })).default([]),
-  events: z.array(z.object({ type: z.string(), frame: z.number().int(), object: z.number().int() })).default([]),
+  /** Events of the clean (intended) motion: bounce, land, stop, collision (with `other`), turn, occluded, reappear. */
+  events: z.array(z.object({ type: z.string(), frame: z.number().int(), object: z.number().int(), other: z.number().int().optional() })).default([]),
   violations: z.array(PlantedViolationSchema).default([]),
 });
 
@@ -41,7 +54,12 @@ export const ClipSchema = z.object({
   fps: z.number().positive(),
   caption: z.string().optional(),
   caption_source: z.string().optional(),
+  /** Why captioning failed (caption_source 'failed'); the old caption is kept. */
+  caption_error: z.string().optional(),
   source: z.string().optional(),
+  /** Ingested clips: [first, end) frame of `source` at this clip's fps, and the same in seconds. */
+  source_frames: z.tuple([z.number().int(), z.number().int()]).optional(),
+  source_seconds: z.tuple([z.number(), z.number()]).optional(),
   physics: PhysicsTruthSchema.optional(),
 });
 

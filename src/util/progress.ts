@@ -12,6 +12,7 @@ export class Progress {
   private done = 0;
   private readonly start = Date.now();
   private lastPlain = 0;
+  private lastPlainDone = -1;
   private lastDraw = 0;
   private finished = false;
   private readonly stream: NonNullable<ProgressOptions['stream']>;
@@ -61,8 +62,9 @@ export class Progress {
       const width = 24;
       const filled = Math.round((width * pct) / 100);
       this.stream.write(`\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${tail}\x1b[K${final ? '\n' : ''}`);
-    } else if (final || now - this.lastPlain >= this.plainIntervalMs) {
+    } else if ((final && this.lastPlainDone !== this.done) || (!final && now - this.lastPlain >= this.plainIntervalMs)) {
       this.lastPlain = now;
+      this.lastPlainDone = this.done;
       this.stream.write(`${this.label}: ${tail}\n`);
     }
   }
