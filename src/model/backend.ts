@@ -53,6 +53,9 @@ export async function selectBackend(choice: BackendChoice | string = 'auto', opt
   if (!(BACKENDS as readonly string[]).includes(choice)) {
     throw new FlagError('backend', `unknown backend '${choice}' (choose ${BACKENDS.join('|')})`);
   }
+  // PROD silences tfjs's console advice (e.g. "install tfjs-node") so stderr stays one line per
+  // error; our own info line below says which backend runs.
+  tf.env().set('PROD', true);
   let name: string | null = null;
   let why = '';
   switch (choice as BackendChoice) {
