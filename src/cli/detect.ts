@@ -12,7 +12,7 @@ export const detectCommand: CommandModule<object, { file: string; key?: string; 
       .option('key', { type: 'string', describe: 'watermark key file (default: the key in your spacetime config dir)' })
       .option('threshold', { type: 'number', default: WATERMARK_THRESHOLD, describe: 'z-score above which the mark is reported present' })
       .option('json', { type: 'boolean', default: false })
-      .example('$0 detect clip.mp4', 'prints "watermark: present (z=12.3)"; exit 0 when present, 4 when absent'),
+      .example('$0 detect clip.mp4', 'prints "clip.mp4: watermark present (z=12.30, threshold 4)"; exit 0 when present, 4 when absent'),
   handler: async (argv) => {
     const key = await loadWatermarkKey(argv.key, argv.key === undefined);
     const { frames } = await readVideo(argv.file);

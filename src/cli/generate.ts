@@ -40,6 +40,7 @@ interface Args {
   fps?: number;
   watermark: boolean;
   threads?: number;
+  provider: string[];
 }
 
 export const generateCommand: CommandModule<object, Args> = {
@@ -73,6 +74,7 @@ export const generateCommand: CommandModule<object, Args> = {
       .option('fps', { type: 'number' })
       .option('watermark', { type: 'boolean', default: true, describe: 'add the invisible watermark (--no-watermark to skip)' })
       .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: all cores)' })
+      .option('provider', { type: 'string', array: true, default: ['cpu'], describe: 'onnxruntime execution providers in order, e.g. --provider cuda cpu (CUDA needs a CUDA build of onnxruntime-node; untested here)' })
       .example('$0 generate --prompt "a red ball bounces from left to right on a grey floor" --out ball.mp4', 'text-to-video with the shipped model')
       .example('$0 generate --model m --prompt "..." --image first.png --out i2v.mp4', 'image-to-video')
       .example('$0 generate --model m --prompt "..." --extend clip.mp4 --frames 32 --out longer.mp4', 'extend forward by 32 frames')
@@ -112,7 +114,7 @@ export const generateCommand: CommandModule<object, Args> = {
       if (!argv.out) throw new FlagError('out', 'missing: where to write the clip (.mp4/.webm/.gif or a folder)');
       jobs = [{ ...base, prompt: argv.prompt, out: argv.out }];
     }
-    const res = await runGenerate({ model, jobs, upsample: argv['upsample-prompt'], vocabulary: argv.vocabulary, policy: argv.policy, watermark: argv.watermark, threads: argv.threads });
+    const res = await runGenerate({ model, jobs, upsample: argv['upsample-prompt'], vocabulary: argv.vocabulary, policy: argv.policy, watermark: argv.watermark, threads: argv.threads, providers: argv.provider });
     for (const r of res) process.stdout.write(`${r.out}  ${r.frames} frames  ${r.seconds.toFixed(1)} s\n`);
   },
 };

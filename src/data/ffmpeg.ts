@@ -1,5 +1,6 @@
-// Which ffmpeg/ffprobe to run: FFMPEG_PATH / FFPROBE_PATH, else a system ffmpeg on PATH,
-// else the binary shipped in @ffmpeg-installer/ffmpeg (DESIGN.md "Engine").
+// Which ffmpeg to run: FFMPEG_PATH, else a system ffmpeg on PATH, else the binary shipped in
+// @ffmpeg-installer/ffmpeg (DESIGN.md "Engine"). ffprobe is not needed: probing parses ffmpeg's
+// own output (src/data/video.ts).
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import ffmpeg from 'fluent-ffmpeg';

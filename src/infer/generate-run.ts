@@ -46,6 +46,8 @@ export interface GenerateRunOptions {
   policy?: string;
   watermark?: boolean;
   threads?: number;
+  /** onnxruntime execution providers in order of preference, e.g. ['cuda', 'cpu'] (default ['cpu']). */
+  providers?: readonly string[];
 }
 
 export interface GenerateRunResult {
@@ -120,7 +122,7 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
   const policy: Policy | null = opts.policy ? await loadPolicy(opts.policy) : null;
   const upsampler: PromptUpsampler | null = opts.upsample ? await createUpsampler(opts.upsample, { vocabulary: opts.vocabulary }) : null;
   const t0 = Date.now();
-  const eng = await openOnnxEngines(opts.model, { threads: opts.threads });
+  const eng = await openOnnxEngines(opts.model, { threads: opts.threads, providers: opts.providers });
   const load = (Date.now() - t0) / 1000;
   const modelHash = await hashModelFiles(opts.model);
   const d = eng.model.config.defaults;

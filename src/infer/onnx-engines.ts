@@ -35,11 +35,11 @@ export interface OnnxEngines extends Engines {
 }
 
 /** Open a model directory: validate config.json, load the tokenizer, create the four sessions. */
-export async function openOnnxEngines(dir: string, opts: { threads?: number } = {}): Promise<OnnxEngines> {
+export async function openOnnxEngines(dir: string, opts: { threads?: number; providers?: readonly string[] } = {}): Promise<OnnxEngines> {
   const model = await loadModelDir(dir);
   const cfg = model.config;
   const tokenizer = await BpeTokenizer.load(model.files.tokenizer);
-  const so = { threads: opts.threads };
+  const so = { threads: opts.threads, providers: opts.providers };
   const [dit, textEnc, dec, enc] = await Promise.all([createSession(model.files.dit, so), createSession(model.files.textEncoder, so), createSession(model.files.vaeDecoder, so), createSession(model.files.vaeEncoder, so)]);
   const st = cfg.vae.temporal_compression;
   const s = cfg.vae.spatial_compression;
