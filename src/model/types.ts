@@ -31,7 +31,7 @@ export interface PackedInput {
   tokens: tf.Tensor3D; // (B, N, P) patchified noisy latents
   pos: Int32Array; // (B·N·3) per-token (t, h, w) patch positions inside its clip
   segment: Int32Array; // (B·N) clip index inside the row, -1 for padding
-  cond: tf.Tensor2D; // (B, N) 1 = token belongs to a clean conditioning frame
+  cond: tf.Tensor3D; // (B, N, pt) 1 = the token's i-th latent frame is a clean conditioning frame
   t: tf.Tensor2D; // (B, S) noise level per clip slot
   text: TextCond; // (B·S, L, E) text per clip slot, row-major over (B, S)
   slots: number; // S: clip slots per row

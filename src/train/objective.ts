@@ -1,0 +1,218 @@
+// Training objectives (STYLE.md §2: the model is an argument; the objective knows nothing of its
+// insides, after DiT's `training_losses(model, …)`).
+// - Rectified flow (Liu et al. 2022; SD3, Esser et al. 2024): x_t = (1 − t)·x0 + t·ε, target
+//   v = ε − x0, t = shift(sigmoid(u)), u ~ N(m, s) (logit-normal), shift = base·sqrt(N/N_ref) over
+//   the clip's spacetime token count N (SD3 §5.3.2 resolution shift, applied to duration × area as
+//   in Open-Sora 2.0).
+// - DDPM (Ho et al. 2020): x_k = √ᾱ·x0 + √(1−ᾱ)·ε with target ε, or v = √ᾱ·ε − √(1−ᾱ)·x0
+//   (Salimans & Ho 2022); ᾱ from schedule.ts (linear, cosine, zero terminal SNR).
+// - Weighting: uniform, or min-SNR-γ (Hang et al. 2023) expressed on each target: the x0-space
+//   weight min(SNR, γ) converted to ε (÷SNR), DDPM v (÷(SNR+1)) or RF v (×t²).
+// - Frame-mask conditioning: per sample a set of clean latent frames (none / first / last /
+//   first+last / random prefix / random suffix) that stay clean in x_t and are excluded from the
+//   loss; caption dropout and a separate conditioning dropout train the unconditional branches
+//   for classifier-free guidance. Padding (`valid` = 0) is excluded from the loss.
+// All randomness is drawn in plain JS from the serialisable Rng (bit-exact resume).
+import * as tf from '@tensorflow/tfjs-core';
+import type { Denoiser, TextCond } from '../model/types.js';
+import type { Rng } from '../util/rng.js';
+import { checkShape } from '../util/shape.js';
+import type { CondModes, ObjectiveConfig } from './objective-config.js';
+import { alphaBars, ddpmModelTime, shiftTime, tokenShift } from './schedule.js';
+
+/** One sample's noise-process draw: x_t = a·x0 + b·ε, target = ca·x0 + cb·ε, model time t. */
+export interface Draw {
+  t: number;
+  a: number;
+  b: number;
+  ca: number;
+  cb: number;
+  /** Loss weight (1 for uniform). */
+  w: number;
+}
+
+/** Everything random about one batch. */
+export interface BatchDraw {
+  draws: Draw[]; // (B)
+  noise: Float32Array; // (B·T·H·W·C) standard normal
+  condMask: Float32Array; // (B·T) 1 = clean conditioning frame
+  dropText: Float32Array; // (B) 1 = use the empty caption
+}
+
+const cache = new Map<string, Float64Array>();
+function abFor(cfg: ObjectiveConfig): Float64Array {
+  const key = JSON.stringify(cfg.ddpm);
+  let ab = cache.get(key);
+  if (!ab) {
+    ab = alphaBars(cfg.ddpm);
+    cache.set(key, ab);
+  }
+  return ab;
+}
+
+/** The RF shift for a clip of `tokens` spacetime tokens. */
+export function rfShift(tokens: number, cfg: ObjectiveConfig): number {
+  return cfg.rf.shiftByTokens ? tokenShift(tokens, cfg.rf.shiftBase, cfg.rf.shiftRefTokens) : cfg.rf.shiftBase;
+}
+
+/** The draw at a given noise level: RF time t ∈ [0, 1], or for DDPM the timestep nearest t·T. */
+export function drawAt(level: number, cfg: ObjectiveConfig): Draw {
+  const gamma = cfg.minSnrGamma;
+  const minSnr = cfg.weighting === 'min-snr';
+  if (cfg.kind === 'rf') {
+    const t = Math.min(Math.max(level, 1e-5), 1 - 1e-5);
+    const snr = ((1 - t) / t) ** 2;
+    return { t, a: 1 - t, b: t, ca: -1, cb: 1, w: minSnr ? t * t * Math.min(snr, gamma) : 1 };
+  }
+  const T = cfg.ddpm.trainSteps;
+  const k = Math.min(T - 1, Math.max(0, Math.round(level * T) - 1));
+  const ab = abFor(cfg)[k];
+  const a = Math.sqrt(ab);
+  const b = Math.sqrt(1 - ab);
+  const snr = ab / Math.max(1 - ab, 1e-12);
+  const v = cfg.ddpm.prediction === 'v';
+  const w = !minSnr ? 1 : v ? Math.min(snr, gamma) / (snr + 1) : Math.min(snr, gamma) / Math.max(snr, 1e-12);
+  return { t: ddpmModelTime(k, T), a, b, ca: v ? -b : 0, cb: v ? a : 1, w };
+}
+
+/** Draw a noise level for one clip of `tokens` tokens. */
+export function drawLevel(tokens: number, rng: Rng, cfg: ObjectiveConfig): Draw {
+  if (cfg.kind === 'rf') {
+    const u = cfg.rf.logitMean + cfg.rf.logitStd * rng.normal();
+    const t = shiftTime(1 / (1 + Math.exp(-u)), rfShift(tokens, cfg));
+    return drawAt(t, cfg);
+  }
+  const T = cfg.ddpm.trainSteps;
+  return drawAt((rng.int(T) + 1) / T, cfg);
+}
+
+const MODES = ['none', 'first', 'last', 'firstLast', 'prefix', 'suffix'] as const;
+
+/** A per-frame conditioning mask (T) drawn from the mode probabilities; never all frames. */
+export function sampleCondMask(T: number, rng: Rng, modes: CondModes, dropout: number): Float32Array {
+  const m = new Float32Array(T);
+  const total = MODES.reduce((s, k) => s + modes[k], 0);
+  let u = rng.uniform() * total;
+  let mode: (typeof MODES)[number] = 'none';
+  for (const k of MODES) {
+    if (u < modes[k]) {
+      mode = k;
+      break;
+    }
+    u -= modes[k];
+  }
+  const drop = rng.uniform() < dropout;
+  if (T < 2 || drop) return m;
+  switch (mode) {
+    case 'first':
+      m[0] = 1;
+      break;
+    case 'last':
+      m[T - 1] = 1;
+      break;
+    case 'firstLast':
+      if (T >= 3) m[0] = m[T - 1] = 1;
+      else m[0] = 1;
+      break;
+    case 'prefix':
+      m.fill(1, 0, 1 + rng.int(T - 1));
+      break;
+    case 'suffix':
+      m.fill(1, T - 1 - rng.int(T - 1));
+      break;
+    case 'none':
+      break;
+  }
+  return m;
+}
+
+/** Draw everything random for a grid batch of shape (B, T, H, W, C) with `tokens` tokens per clip. */
+export function drawBatch(shape: readonly number[], tokens: number, rng: Rng, cfg: ObjectiveConfig): BatchDraw {
+  const [B, T] = shape;
+  const per = shape.slice(1).reduce((a, b) => a * b, 1);
+  const draws: Draw[] = [];
+  const condMask = new Float32Array(B * T);
+  const dropText = new Float32Array(B);
+  for (let i = 0; i < B; i++) {
+    draws.push(drawLevel(tokens, rng, cfg));
+    condMask.set(sampleCondMask(T, rng, cfg.condModes, cfg.condDropout), i * T);
+    dropText[i] = rng.uniform() < cfg.captionDropout ? 1 : 0;
+  }
+  return { draws, noise: rng.normals(B * per), condMask, dropText };
+}
+
+/** Replace the text of samples with dropText = 1 by the (1, L, E) empty-caption embedding. */
+export function dropCaptions(text: TextCond, nullText: TextCond | undefined, dropText: Float32Array): TextCond {
+  if (!dropText.some((d) => d > 0)) return text;
+  if (!nullText) throw new RangeError('caption dropout needs the empty-caption embedding (nullText)');
+  const [B, L, E] = text.emb.shape;
+  checkShape('nullText.emb', nullText.emb.shape, [1, L, E]);
+  return tf.tidy(() => {
+    const d = tf.tensor1d(dropText);
+    const emb = tf.add(tf.mul(text.emb, tf.reshape(tf.sub(1, d), [B, 1, 1])), tf.mul(nullText.emb, tf.reshape(d, [B, 1, 1]))) as tf.Tensor3D; // (B, L, E)
+    const mask = tf.add(tf.mul(text.mask, tf.reshape(tf.sub(1, d), [B, 1])), tf.mul(nullText.mask, tf.reshape(d, [B, 1]))) as tf.Tensor2D; // (B, L)
+    return { emb, mask };
+  });
+}
+
+export interface GridBatch {
+  x0: tf.Tensor5D; // (B, T, H, W, C) clean latents
+  text: TextCond; // (B, L, E)
+  /** Empty-caption embedding (1, L, E), needed when captionDropout > 0. */
+  nullText?: TextCond;
+  /** 1 = real latent position, 0 = padding. Absent = all valid. */
+  valid?: tf.Tensor4D; // (B, T, H, W)
+}
+
+export interface LossOut {
+  loss: tf.Scalar;
+  /** Per-sample mean squared error on its loss positions (unweighted). */
+  perSample: tf.Tensor1D; // (B)
+}
+
+/**
+ * The loss for a drawn batch. Call inside tf.variableGrads; tensors are tidied by the caller.
+ * Conditioning frames are clean in x_t and masked out of the loss, as is padding.
+ */
+export function lossFromDraw(model: Denoiser, batch: GridBatch, draw: BatchDraw): LossOut {
+  const env = checkShape('x0', batch.x0.shape, ['B', 'T', 'H', 'W', 'C']);
+  const { B, T, H, W } = env;
+  if (batch.valid) checkShape('valid', batch.valid.shape, [B, T, H, W]);
+  const col = (k: 'a' | 'b' | 'ca' | 'cb' | 'w') => tf.tensor1d(draw.draws.map((d) => d[k]));
+  const b5 = (x: tf.Tensor) => tf.reshape(x, [B, 1, 1, 1, 1]);
+  const eps = tf.tensor(draw.noise, batch.x0.shape) as tf.Tensor5D; // (B, T, H, W, C)
+  const m = tf.tensor2d(draw.condMask, [B, T]); // (B, T)
+  const m5 = tf.reshape(m, [B, T, 1, 1, 1]);
+  const noisy = tf.add(tf.mul(b5(col('a')), batch.x0), tf.mul(b5(col('b')), eps)); // (B, T, H, W, C)
+  const xt = tf.add(tf.mul(noisy, tf.sub(1, m5)), tf.mul(batch.x0, m5)) as tf.Tensor5D; // clean cond frames
+  const target = tf.add(tf.mul(b5(col('ca')), batch.x0), tf.mul(b5(col('cb')), eps)); // (B, T, H, W, C)
+  const text = dropCaptions(batch.text, batch.nullText, draw.dropText);
+  const t = tf.tensor1d(draw.draws.map((d) => d.t)); // (B)
+  const pred = model.grid({ xt, t, text, condMask: m });
+  checkShape('model output', pred.shape, [B, T, H, W, env.C]);
+  const se = tf.mean(tf.square(tf.sub(pred, target)), -1); // (B, T, H, W)
+  let lossMask: tf.Tensor = tf.tile(tf.reshape(tf.sub(1, m), [B, T, 1, 1]), [1, 1, H, W]); // (B, T, H, W)
+  if (batch.valid) lossMask = tf.mul(lossMask, batch.valid);
+  const count = tf.sum(lossMask, [1, 2, 3]); // (B)
+  const perSample = tf.div(tf.sum(tf.mul(se, lossMask), [1, 2, 3]), tf.maximum(count, 1)) as tf.Tensor1D; // (B)
+  const has = tf.cast(tf.greater(count, 0), 'float32'); // (B)
+  const loss = tf.div(tf.sum(tf.mul(tf.mul(perSample, col('w')), has)), tf.maximum(tf.sum(has), 1)) as tf.Scalar;
+  return { loss, perSample };
+}
+
+/** Draw and compute the loss: trainingLoss(model, batch, rng, cfg). */
+export function trainingLoss(model: Denoiser, batch: GridBatch, tokens: number, rng: Rng, cfg: ObjectiveConfig): LossOut & { draw: BatchDraw } {
+  const draw = drawBatch(batch.x0.shape, tokens, rng, cfg);
+  return { ...lossFromDraw(model, batch, draw), draw };
+}
+
+/**
+ * A batch draw at a fixed noise level with no conditioning frames and no caption dropout: the
+ * validation loss per timestep of Open-Sora (evaluated at fixed t so curves are comparable).
+ */
+export function fixedLevelDraw(shape: readonly number[], level: number, rng: Rng, cfg: ObjectiveConfig): BatchDraw {
+  const [B, T] = shape;
+  const per = shape.slice(1).reduce((a, b) => a * b, 1);
+  const d = { ...drawAt(level, cfg), w: 1 };
+  return { draws: Array.from({ length: B }, () => d), noise: rng.normals(B * per), condMask: new Float32Array(B * T), dropText: new Float32Array(B) };
+}

@@ -1,0 +1,44 @@
+// Config fixtures (valid, partial, invalid): every configs/train*.json validates; a partial config
+// gets the documented defaults; a bad field is named in the error.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadTrainConfig, parseTrainConfig } from '../../src/train/config.js';
+
+const CONFIGS = path.resolve(import.meta.dirname, '../../configs');
+
+describe('train config', () => {
+  it('every configs/train*.json is valid', async () => {
+    const files = (await fs.readdir(CONFIGS)).filter((f) => /^train.*\.json$/.test(f));
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    for (const f of files) {
+      const cfg = await loadTrainConfig(path.join(CONFIGS, f));
+      expect(cfg.model.hidden, f).toBeGreaterThan(0);
+    }
+    const ddpm = await loadTrainConfig(path.join(CONFIGS, 'train-ddpm.json'));
+    expect(ddpm.objective.ddpm).toEqual({ schedule: 'linear', trainSteps: 1000, prediction: 'v', zeroTerminalSnr: true });
+    expect(ddpm.data.mode).toBe('pack');
+  });
+
+  it('partial config: defaults filled, flag overrides applied', async () => {
+    const cfg = parseTrainConfig({ model: 'DiT-T/2' });
+    expect(cfg.objective.kind).toBe('rf');
+    expect(cfg.objective.rf.logitStd).toBe(1);
+    expect(cfg.lr.schedule).toBe('cosine');
+    expect(cfg.data.latentScale).toBe('auto');
+    expect(cfg.model.patch).toEqual([1, 2, 2]);
+    const over = await loadTrainConfig(undefined, { steps: 7, seed: 3 });
+    expect([over.steps, over.seed]).toEqual([7, 3]);
+    // a stored (fully resolved) config re-validates to itself
+    expect(parseTrainConfig(JSON.parse(JSON.stringify(cfg)))).toEqual(cfg);
+  });
+
+  it('invalid configs name the field', async () => {
+    expect(() => parseTrainConfig({ steps: 0 })).toThrow(/--config: steps: /);
+    expect(() => parseTrainConfig({ model: 'DiT-XXL' })).toThrow(/unknown DiT preset 'DiT-XXL'/);
+    expect(() => parseTrainConfig({ lr: { warmup: 3 } })).toThrow(/lr/);
+    expect(() => parseTrainConfig({ objective: { kind: 'ddpm', ddpm: { prediction: 'eps', zeroTerminalSnr: true } } })).toThrow(/zero terminal SNR needs v-prediction/);
+    expect(() => parseTrainConfig({ text: { heads: 3 } })).toThrow(/text\.heads: model\.textWidth 64 is not divisible by text\.heads 3/);
+    await expect(loadTrainConfig('/nonexistent/x.json')).rejects.toThrow(/x\.json: cannot read config file/);
+  });
+});

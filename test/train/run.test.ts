@@ -1,0 +1,149 @@
+// `spacetime train` / `spacetime sample` as library calls on a tiny DiT and a tiny latent dataset:
+// bit-exact resume (N steps straight = k steps, stop, resume to N), keep-last-K, TensorBoard
+// events, packing mode, readable errors, and a sampling run that leaves no tensors behind.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { finalizeManifest, writeShard, type LatentRow } from '../../src/data/shards.js';
+import { selectBackend } from '../../src/model/backend.js';
+import { createVAE } from '../../src/model/vae.js';
+import { loadSystem } from '../../src/train/build.js';
+import { listCheckpoints, paramsToTensors, saveCheckpoint } from '../../src/train/checkpoint.js';
+import { ObjectiveSchema } from '../../src/train/objective-config.js';
+import { sampleLatent } from '../../src/train/preview.js';
+import { runTrain } from '../../src/train/run.js';
+import { readEvents } from '../../src/train/tensorboard.js';
+import { runSample } from '../../src/train/sample-run.js';
+import { Rng } from '../../src/util/rng.js';
+import { tmpDir } from '../helpers.js';
+
+const sink = { write: () => true, isTTY: false };
+const root = tmpDir();
+const data = path.join(root, 'latents');
+
+async function makeLatents(dir: string): Promise<void> {
+  const rng = new Rng(3);
+  const shapes: [number, number, number, number][] = [[2, 4, 4, 4], [2, 4, 4, 4], [2, 4, 4, 4], [1, 4, 6, 4], [1, 4, 6, 4]];
+  const rows: LatentRow[] = shapes.map((s, i) => ({
+    id: `clip${i}`,
+    latent: rng.normals(s.reduce((a, b) => a * b)).map((v) => 2 * v),
+    shape: s,
+    fps: 8,
+    caption: ['a red ball bounces', 'a blue box slides', 'a green ball falls'][i % 3],
+    caption_source: 'test',
+    width: s[2] * 8,
+    height: s[1] * 8,
+    frames: 1 + (s[0] - 1) * 4,
+    bucket: s.join('x'),
+  }));
+  await writeShard(dir, 0, rows, { dtype: 'float32' });
+  await finalizeManifest(dir, { schema_version: 1, vae: { id: 'test', config_hash: 'x' }, dtype: 'float32', stats: 'mean', version: 1 });
+}
+
+const config = (over: Record<string, unknown> = {}) => ({
+  model: { preset: 'DiT-T/2', hidden: 16, depth: 1, heads: 2, textWidth: 16, latentChannels: 4, freqDim: 16 },
+  text: { vocabSize: 300, maxTokens: 8, depth: 1, heads: 2 },
+  lr: { lr: 0.003, warmupSteps: 2 },
+  steps: 6,
+  data: { targetTokens: 16, maxBatch: 2 },
+  log: { every: 1, evalEvery: 2, evalLevels: [0.5] },
+  checkpoint: { every: 2, keepLast: 2 },
+  objective: { captionDropout: 0.3 },
+  seed: 4,
+  ...over,
+});
+
+async function writeConfig(name: string, over: Record<string, unknown> = {}): Promise<string> {
+  const f = path.join(root, name);
+  await fs.writeFile(f, JSON.stringify(config(over)));
+  return f;
+}
+
+const vdir = path.join(root, 'vae');
+
+beforeAll(async () => {
+  await selectBackend('cpu', { quiet: true });
+  await makeLatents(data);
+  // a tiny VAE checkpoint (2× space, 2× time) for previews and `sample`
+  const vae = createVAE({ latent_channels: 4, base_channels: 4, channel_mult: [1, 1], spatial_compression: 2, temporal_compression: 2, groups: 2 }, 1);
+  await saveCheckpoint(vdir, 1, { files: { model: paramsToTensors(vae.params) }, config: { kind: 'spacetime-vae', model: vae.config }, state: {} });
+  vae.dispose();
+});
+
+describe('runTrain', () => {
+  it('N steps straight = k steps, interrupt, resume to N (bit-exact); keeps the last K; writes TensorBoard events', async () => {
+    const cfgFile = await writeConfig('a.json');
+    const a = path.join(root, 'runA');
+    const ra = await runTrain({ data, out: a, config: cfgFile, progress: sink });
+    expect(ra).toMatchObject({ step: 6, stopped: false });
+    expect((await listCheckpoints(a)).map((c) => c.step)).toEqual([4, 6]);
+    expect((await fs.readdir(a)).some((n) => n.startsWith('events.out.tfevents.'))).toBe(true);
+
+    const b = path.join(root, 'runB');
+    const rb1 = await runTrain({ data, out: b, config: cfgFile, stopAt: 3, progress: sink });
+    expect(rb1.step).toBe(3);
+    const rb2 = await runTrain({ data, out: b, resume: true, progress: sink });
+    expect(rb2.step).toBe(6);
+    for (const f of ['model.safetensors', 'ema.safetensors', 'optimizer.safetensors']) {
+      const x = await fs.readFile(path.join(ra.checkpoint, f));
+      const y = await fs.readFile(path.join(rb2.checkpoint, f));
+      expect(Buffer.compare(x, y), f).toBe(0);
+    }
+    const stA = JSON.parse(await fs.readFile(path.join(ra.checkpoint, 'state.json'), 'utf8'));
+    const stB = JSON.parse(await fs.readFile(path.join(rb2.checkpoint, 'state.json'), 'utf8'));
+    expect(stB.rng).toEqual(stA.rng);
+    expect(stB.loader).toEqual(stA.loader);
+    // the stored config is complete and resolved
+    const cfg = JSON.parse(await fs.readFile(path.join(ra.checkpoint, 'config.json'), 'utf8'));
+    expect(typeof cfg.data.latentScale).toBe('number');
+    expect(cfg.model.hidden).toBe(16);
+  });
+
+  it('readable errors: resume without checkpoints, reuse of a run dir, bad config field', async () => {
+    await expect(runTrain({ data, out: path.join(root, 'empty'), resume: true, progress: sink })).rejects.toThrow(/--resume: .* holds no checkpoint/);
+    await expect(runTrain({ data, out: path.join(root, 'runA'), config: await writeConfig('a2.json'), progress: sink })).rejects.toThrow(/--out: .* already holds checkpoints/);
+    await expect(runTrain({ data, out: path.join(root, 'bad'), config: await writeConfig('bad.json', { lr: { lr: -1 } }), progress: sink })).rejects.toThrow(/bad\.json: lr\.lr: /);
+    await expect(runTrain({ data, out: path.join(root, 'bad2'), config: await writeConfig('bad2.json', { model: { preset: 'DiT-T/2', latentChannels: 3 } }), progress: sink })).rejects.toThrow(/latents have 4 channels but model\.latentChannels is 3/);
+  });
+
+  it('DDPM (v, zero terminal SNR, min-SNR) with packing trains, logs VAE previews, and samples with ddim', async () => {
+    const out = path.join(root, 'pack');
+    const objective = { kind: 'ddpm', ddpm: { schedule: 'linear', prediction: 'v', zeroTerminalSnr: true }, weighting: 'min-snr' };
+    const over = { steps: 2, objective, data: { mode: 'pack', targetTokens: 24 }, log: { every: 1, evalEvery: 1, evalLevels: [0.5], previewEvery: 2, previewSteps: 2, previewVae: vdir }, sample: { sampler: 'ddim', steps: 3, cfg: 2 } };
+    const r = await runTrain({ data, out, config: await writeConfig('p.json', over), progress: sink });
+    expect(r.step).toBe(2);
+    expect(Number.isFinite(r.loss)).toBe(true);
+    const events = (await fs.readdir(out)).filter((n) => n.startsWith('events.out.tfevents.'));
+    const all = (await Promise.all(events.map((e) => readEvents(path.join(out, e))))).flat();
+    const tags = new Set(all.flatMap((e) => e.summary?.value.map((v) => v.tag) ?? []));
+    for (const t of ['train/loss', 'train/lr', 'train/grad_norm', 'perf/tokens_per_sec', 'val/loss_t0.5', 'preview']) expect(tags.has(t), t).toBe(true);
+    const img = all.flatMap((e) => e.summary?.value ?? []).find((v) => v.tag === 'preview')!.image!;
+    expect([img.height, img.width]).toEqual([8, 3 * 8]); // latent 4×4 → 8×8 pixels, 3 frames side by side
+    const s = await runSample({ ckpt: out, prompt: 'a red ball', out: path.join(root, 'ddpm.gif'), progress: sink });
+    expect(s.latent).toEqual([2, 4, 4, 4]);
+  });
+});
+
+describe('sampling', () => {
+  it('a sampling run leaves the tensor count unchanged; sample writes a video', async () => {
+    const { system, ck } = await loadSystem(path.join(root, 'runA'));
+    const o = { model: system.dit, encodeText: system.encodeText, prompt: 'a red ball', shape: [2, 4, 4, 4] as const, tokens: 8, objective: ObjectiveSchema.parse(ck.config.objective), sampler: 'heun' as const, steps: 3, cfgScale: 3, seed: 1 };
+    await sampleLatent(o); // warm-up (kernels, caches)
+    const before = tf.memory().numTensors;
+    const z = await sampleLatent(o);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(z.length).toBe(2 * 4 * 4 * 4);
+    expect(z.every(Number.isFinite)).toBe(true);
+    system.dispose();
+
+    // the full sample command path
+    const out = path.join(root, 'clip.gif');
+    const r = await runSample({ ckpt: path.join(root, 'runA'), vae: vdir, prompt: 'a red ball bounces', out, steps: 2, seed: 3, progress: sink });
+    expect(r.latent).toEqual([2, 4, 4, 4]);
+    expect(r.frames).toBe(3);
+    expect((await fs.stat(out)).size).toBeGreaterThan(0);
+    await expect(runSample({ ckpt: path.join(root, 'runA'), vae: vdir, prompt: 'x', out, sampler: 'ddim', progress: sink })).rejects.toThrow(/--sampler: ddim needs a DDPM-trained checkpoint/);
+    await expect(runSample({ ckpt: path.join(root, 'runA'), prompt: 'x', out, progress: sink })).rejects.toThrow(/--vae: needed/);
+  });
+});
