@@ -1,0 +1,107 @@
+// A small caption encoder: token + learned position embeddings and pre-LN transformer encoder
+// blocks (Vaswani et al. 2017; pre-LN as in GPT-2/ViT, Xiong et al. 2020) with a key-padding mask,
+// a final LayerNorm, giving one vector per token for the DiT's cross-attention (the role T5 plays
+// in PixArt-α/SD3, at toy scale). Token ids come from the BPE tokenizer (tokenizer.ts).
+// Embedding lookup is a one-hot product (its gradient is a plain matMul; a gather's gradient needs
+// a scatter kernel the wasm backend lacks). Parameters (weights (in, out)):
+//   tok_embed (V, E), pos_embed (maxLen, E)
+//   blocks.i.ln1.{weight, bias} (E), blocks.i.attn.{q,k,v,proj}.{weight (E, E), bias (E)}
+//   blocks.i.ln2.{weight, bias} (E), blocks.i.mlp.fc1.{weight (E, 4E), bias}, blocks.i.mlp.fc2.{weight (4E, E), bias}
+//   ln_f.{weight, bias} (E)
+import * as tf from '@tensorflow/tfjs-core';
+import { SpacetimeError } from '../util/errors.js';
+import { checkShape } from '../util/shape.js';
+import { attend, MASKED } from './attention.js';
+import { linear, matmul2d } from './linear.js';
+import { geluTanh, layerNormAffine } from './norm.js';
+import { createParams, disposeParams, loadParams, param, type ParamSpec, type RawTensor } from './params.js';
+import type { ParamStore, TextCond } from './types.js';
+
+export interface TextEncoderConfig {
+  vocabSize: number;
+  width: number;
+  depth: number;
+  heads: number;
+  maxLen: number;
+}
+
+export interface TextEncoder {
+  config: TextEncoderConfig;
+  params: ParamStore;
+  /** ids (B, L) int32, mask (B, L) 1 = real token → TextCond (emb (B, L, E), a copy of mask). */
+  encode(ids: tf.Tensor2D, mask: tf.Tensor2D): TextCond;
+  dispose(): void;
+}
+
+export function textEncoderParamSpecs(cfg: TextEncoderConfig): ParamSpec[] {
+  const e = cfg.width;
+  const specs: ParamSpec[] = [
+    { name: 'tok_embed', shape: [cfg.vocabSize, e], init: 'normal02' },
+    { name: 'pos_embed', shape: [cfg.maxLen, e], init: 'normal02' },
+  ];
+  const ln = (name: string) => specs.push({ name: `${name}.weight`, shape: [e], init: 'ones' }, { name: `${name}.bias`, shape: [e], init: 'zeros' });
+  const lin = (name: string, i: number, o: number) => specs.push({ name: `${name}.weight`, shape: [i, o], init: 'xavier' }, { name: `${name}.bias`, shape: [o], init: 'zeros' });
+  for (let i = 0; i < cfg.depth; i++) {
+    ln(`blocks.${i}.ln1`);
+    for (const m of ['q', 'k', 'v', 'proj']) lin(`blocks.${i}.attn.${m}`, e, e);
+    ln(`blocks.${i}.ln2`);
+    lin(`blocks.${i}.mlp.fc1`, e, 4 * e);
+    lin(`blocks.${i}.mlp.fc2`, 4 * e, e);
+  }
+  ln('ln_f');
+  return specs;
+}
+
+function checkConfig(cfg: TextEncoderConfig): void {
+  for (const k of ['vocabSize', 'width', 'depth', 'heads', 'maxLen'] as const) {
+    if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new SpacetimeError(`text encoder: ${k} must be a positive integer, got ${cfg[k]}`);
+  }
+  if (cfg.width % cfg.heads !== 0) throw new SpacetimeError(`text encoder: width ${cfg.width} is not divisible by heads ${cfg.heads}`);
+}
+
+function encode(p: ParamStore, cfg: TextEncoderConfig, ids: tf.Tensor2D, mask: tf.Tensor2D): TextCond {
+  const env = checkShape('text ids', ids.shape, ['B', 'L']);
+  checkShape('text mask', mask.shape, ['B', 'L'], env);
+  const { B: b, L: l } = env;
+  if (l > cfg.maxLen) throw new SpacetimeError(`text encoder: ${l} tokens exceed maxLen ${cfg.maxLen}`);
+  const idv = ids.dataSync();
+  for (const id of idv) if (id < 0 || id >= cfg.vocabSize || !Number.isInteger(id)) throw new SpacetimeError(`text encoder: token id ${id} outside [0, ${cfg.vocabSize})`);
+  const e = cfg.width;
+  const heads = cfg.heads;
+  const emb = tf.tidy(() => {
+    const oh = tf.cast(tf.oneHot(tf.reshape(tf.cast(ids, 'int32'), [b * l]) as tf.Tensor1D, cfg.vocabSize), 'float32') as tf.Tensor2D; // (B·L, V)
+    const pos = tf.slice(param(p, 'pos_embed'), [0, 0], [l, e]); // (L, E)
+    let h = tf.reshape(tf.add(tf.reshape(matmul2d(oh, param(p, 'tok_embed') as tf.Tensor2D), [b, l, e]), pos), [b * l, e]) as tf.Tensor2D; // (B·L, E)
+    const bias = tf.reshape(tf.mul(tf.sub(1, mask), MASKED), [b, 1, 1, l]) as tf.Tensor4D; // (B, 1, 1, L)
+    const heads4 = (x: tf.Tensor2D) => tf.transpose(tf.reshape(x, [b, l, heads, e / heads]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, H, L, dh)
+    for (let i = 0; i < cfg.depth; i++) {
+      const w = (n: string) => param(p, `blocks.${i}.${n}`);
+      const x = layerNormAffine(h, w('ln1.weight'), w('ln1.bias')); // (B·L, E)
+      const q = heads4(linear(x, w('attn.q.weight'), w('attn.q.bias'))); // (B, H, L, dh)
+      const k = heads4(linear(x, w('attn.k.weight'), w('attn.k.bias'))); // (B, H, L, dh)
+      const v = heads4(linear(x, w('attn.v.weight'), w('attn.v.bias'))); // (B, H, L, dh)
+      const o = tf.reshape(tf.transpose(attend(q, k, v, bias), [0, 2, 1, 3]), [b * l, e]) as tf.Tensor2D; // (B·L, E)
+      h = tf.add(h, linear(o, w('attn.proj.weight'), w('attn.proj.bias'))) as tf.Tensor2D; // (B·L, E)
+      const u = geluTanh(linear(layerNormAffine(h, w('ln2.weight'), w('ln2.bias')), w('mlp.fc1.weight'), w('mlp.fc1.bias'))); // (B·L, 4E)
+      h = tf.add(h, linear(u, w('mlp.fc2.weight'), w('mlp.fc2.bias'))) as tf.Tensor2D; // (B·L, E)
+    }
+    return tf.reshape(layerNormAffine(h, param(p, 'ln_f.weight'), param(p, 'ln_f.bias')), [b, l, e]) as tf.Tensor3D; // (B, L, E)
+  });
+  return { emb, mask: tf.clone(mask) };
+}
+
+function make(config: TextEncoderConfig, params: ParamStore): TextEncoder {
+  return { config, params, encode: (ids, mask) => encode(params, config, ids, mask), dispose: () => disposeParams(params) };
+}
+
+/** A freshly initialised text encoder. */
+export function createTextEncoder(cfg: TextEncoderConfig, seed: number): TextEncoder {
+  checkConfig(cfg);
+  return make({ ...cfg }, createParams(textEncoderParamSpecs(cfg), seed));
+}
+
+/** A text encoder from stored tensors; a missing, extra or mis-shaped key is an error naming it. */
+export function loadTextEncoder(cfg: TextEncoderConfig, tensors: Record<string, RawTensor>): TextEncoder {
+  checkConfig(cfg);
+  return make({ ...cfg }, loadParams(textEncoderParamSpecs(cfg), tensors, 'text encoder checkpoint'));
+}

@@ -1,0 +1,73 @@
+// The caption encoder on a tiny config (cpu backend): shapes, the key-padding mask (real tokens
+// ignore padding), bad token ids, gradients reach the embeddings, stored-tensor round trip.
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../src/model/backend.js';
+import { ensureGradients } from '../../src/model/tf-gradients.js';
+import { createTextEncoder, loadTextEncoder } from '../../src/model/text-encoder.js';
+
+beforeAll(async () => {
+  await selectBackend('cpu', { quiet: true });
+  await ensureGradients();
+});
+
+const cfg = { vocabSize: 20, width: 8, depth: 1, heads: 2, maxLen: 6 };
+const maxAbs = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+
+describe('text encoder', () => {
+  it('encodes (B, L) ids to (B, L, E) and real tokens ignore the padding', () => {
+    const enc = createTextEncoder(cfg, 0);
+    const mask = tf.tensor2d([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]);
+    const ids1 = tf.tensor2d([[3, 4, 5, 0, 0], [1, 2, 3, 4, 5]], undefined, 'int32');
+    const ids2 = tf.tensor2d([[3, 4, 5, 17, 9], [1, 2, 3, 4, 5]], undefined, 'int32');
+    const a = enc.encode(ids1, mask);
+    const b = enc.encode(ids2, mask);
+    expect(a.emb.shape).toEqual([2, 5, 8]);
+    expect(maxAbs(a.mask, mask)).toBe(0);
+    expect(maxAbs(tf.slice(a.emb, [0, 0, 0], [1, 3, 8]), tf.slice(b.emb, [0, 0, 0], [1, 3, 8]))).toBeLessThan(1e-6);
+    expect(maxAbs(tf.slice(a.emb, [0, 3, 0], [1, 2, 8]), tf.slice(b.emb, [0, 3, 0], [1, 2, 8]))).toBeGreaterThan(1e-3);
+    tf.dispose([mask, ids1, ids2, a.emb, a.mask, b.emb, b.mask]);
+    enc.dispose();
+  });
+
+  it('rejects out-of-vocabulary ids and too-long inputs', () => {
+    const enc = createTextEncoder(cfg, 0);
+    const ids = tf.tensor2d([[1, 20]], undefined, 'int32');
+    const m = tf.ones([1, 2]) as tf.Tensor2D;
+    expect(() => enc.encode(ids, m)).toThrow(/token id 20 outside \[0, 20\)/);
+    const long = tf.zeros([1, 7], 'int32') as tf.Tensor2D;
+    const ml = tf.ones([1, 7]) as tf.Tensor2D;
+    expect(() => enc.encode(long, ml)).toThrow(/7 tokens exceed maxLen 6/);
+    expect(() => createTextEncoder({ ...cfg, heads: 3 }, 0)).toThrow(/not divisible/);
+    tf.dispose([ids, m, long, ml]);
+    enc.dispose();
+  });
+
+  it('passes gradients to the used embeddings only, and round-trips through stored tensors', () => {
+    const enc = createTextEncoder(cfg, 1);
+    const ids = tf.tensor2d([[2, 3]], undefined, 'int32');
+    const m = tf.ones([1, 2]) as tf.Tensor2D;
+    const emb = enc.params.get('tok_embed')!;
+    const before = tf.memory().numTensors;
+    const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
+      const out = enc.encode(ids, m);
+      return tf.sum(tf.square(out.emb)) as tf.Scalar;
+    }), [...enc.params.values()]);
+    const g = grads[emb.name].arraySync() as number[][];
+    expect(g[2].some((x) => Math.abs(x) > 1e-6)).toBe(true);
+    expect(g[7].every((x) => x === 0)).toBe(true);
+    value.dispose();
+    tf.dispose(grads);
+    expect(tf.memory().numTensors).toBe(before);
+    const stored: Record<string, { shape: number[]; data: Float32Array }> = {};
+    for (const [k, v] of enc.params) stored[k] = { shape: v.shape, data: v.dataSync() as Float32Array };
+    const enc2 = loadTextEncoder(cfg, stored);
+    const a = enc.encode(ids, m);
+    const b = enc2.encode(ids, m);
+    expect(maxAbs(a.emb, b.emb)).toBe(0);
+    expect(() => loadTextEncoder({ ...cfg, width: 16 }, stored)).toThrow(/'tok_embed' has shape \(20, 8\), expected \(20, 16\)/);
+    tf.dispose([ids, m, a.emb, a.mask, b.emb, b.mask]);
+    enc.dispose();
+    enc2.dispose();
+  });
+});
