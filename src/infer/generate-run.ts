@@ -116,9 +116,14 @@ export async function readBatch(file: string, outDir: string, ext = '.mp4'): Pro
   });
 }
 
-/** Run every job with one set of sessions. */
-export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRunResult[]> {
-  for (const j of opts.jobs) if (!j.prompt.trim()) throw new FlagError('prompt', 'empty prompt');
+export interface Generator {
+  /** Generate one job and write it (watermark, provenance, sidecar). */
+  run(job: GenerateJob): Promise<GenerateRunResult>;
+  close(): Promise<void>;
+}
+
+/** Open the model once (sessions, tokenizer, policy, upsampler) for any number of jobs. */
+export async function openGenerator(opts: Omit<GenerateRunOptions, 'jobs'>): Promise<Generator> {
   const policy: Policy | null = opts.policy ? await loadPolicy(opts.policy) : null;
   const upsampler: PromptUpsampler | null = opts.upsample ? await createUpsampler(opts.upsample, { vocabulary: opts.vocabulary }) : null;
   const t0 = Date.now();
@@ -126,58 +131,67 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
   const load = (Date.now() - t0) / 1000;
   const modelHash = await hashModelFiles(opts.model);
   const d = eng.model.config.defaults;
+  const run = async (j: GenerateJob): Promise<GenerateRunResult> => {
+    if (!j.prompt.trim()) throw new FlagError('prompt', 'empty prompt');
+    const tj = Date.now();
+    let prompt = j.prompt;
+    const rules = policy ? applyPolicy(policy, prompt) : null;
+    if (rules) prompt = rules.prompt;
+    const original = prompt;
+    if (upsampler) {
+      prompt = await upsampler.upsample(prompt);
+      info(`prompt: ${prompt}`);
+    }
+    const { width, height } = parseSize(j.size ?? `${d.width}x${d.height}`);
+    const req: GenerateRequest = {
+      prompt,
+      negativePrompt: j.negativePrompt,
+      frames: j.frames ?? d.frames,
+      width,
+      height,
+      steps: j.steps ?? d.steps,
+      cfg: j.cfg ?? d.cfg,
+      seed: j.seed ?? 0,
+      sampler: j.sampler ?? (d.sampler as SamplerName),
+      mode: await jobMode(j),
+      window: j.window ?? (j.extend ? d.frames : undefined),
+      overlap: j.overlap,
+    };
+    let bar: Progress | null = null;
+    req.onStep = (done, total, label) => {
+      if (!bar || bar.label !== `${path.basename(j.out)} ${label}`) {
+        bar?.finish();
+        bar = new Progress(`${path.basename(j.out)} ${label}`, total);
+      }
+      bar.update(done);
+    };
+    const tg = Date.now();
+    const res = await generate(eng, req);
+    (bar as Progress | null)?.finish();
+    const genSec = (Date.now() - tg) / 1000;
+    const settings = { ...req, mode: req.mode.kind, onStep: undefined, image: j.image, extend: j.extend, direction: j.direction, connect: j.connect, edit: j.edit, strength: j.strength, prompt_original: j.prompt, upsampler: opts.upsample ?? null, policy: opts.policy ?? null };
+    await writeGenerated(j.out, res.frames, {
+      model: { id: eng.model.config.model.id, hash: modelHash },
+      settings,
+      timings: { load_s: load, generate_s: genSec, total_s: (Date.now() - tj) / 1000, model_evals: res.modelEvals },
+      extra: { prompt_final: prompt, prompt_after_policy: original, policy_rules_applied: rules?.applied ?? [], latent_shape: res.latentShape, windows: res.windows },
+      fps: j.fps ?? d.fps,
+      watermark: opts.watermark,
+    });
+    return { out: j.out, prompt, frames: res.frames.length, seconds: (Date.now() - tj) / 1000 };
+  };
+  return { run, close: () => eng.release() };
+}
+
+/** Run every job with one set of sessions. */
+export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRunResult[]> {
+  for (const j of opts.jobs) if (!j.prompt.trim()) throw new FlagError('prompt', 'empty prompt');
+  const gen = await openGenerator(opts);
   const results: GenerateRunResult[] = [];
   try {
-    for (const j of opts.jobs) {
-      const tj = Date.now();
-      let prompt = j.prompt;
-      const rules = policy ? applyPolicy(policy, prompt) : null;
-      if (rules) prompt = rules.prompt;
-      const original = prompt;
-      if (upsampler) {
-        prompt = await upsampler.upsample(prompt);
-        info(`prompt: ${prompt}`);
-      }
-      const { width, height } = parseSize(j.size ?? `${d.width}x${d.height}`);
-      const req: GenerateRequest = {
-        prompt,
-        negativePrompt: j.negativePrompt,
-        frames: j.frames ?? d.frames,
-        width,
-        height,
-        steps: j.steps ?? d.steps,
-        cfg: j.cfg ?? d.cfg,
-        seed: j.seed ?? 0,
-        sampler: j.sampler ?? (d.sampler as SamplerName),
-        mode: await jobMode(j),
-        window: j.window ?? (j.extend ? d.frames : undefined),
-        overlap: j.overlap,
-      };
-      let bar: Progress | null = null;
-      req.onStep = (done, total, label) => {
-        if (!bar || bar.label !== `${path.basename(j.out)} ${label}`) {
-          bar?.finish();
-          bar = new Progress(`${path.basename(j.out)} ${label}`, total);
-        }
-        bar.update(done);
-      };
-      const tg = Date.now();
-      const res = await generate(eng, req);
-      (bar as Progress | null)?.finish();
-      const genSec = (Date.now() - tg) / 1000;
-      const settings = { ...req, mode: req.mode.kind, onStep: undefined, image: j.image, extend: j.extend, direction: j.direction, connect: j.connect, edit: j.edit, strength: j.strength, prompt_original: j.prompt, upsampler: opts.upsample ?? null, policy: opts.policy ?? null };
-      await writeGenerated(j.out, res.frames, {
-        model: { id: eng.model.config.model.id, hash: modelHash },
-        settings,
-        timings: { load_s: load, generate_s: genSec, total_s: (Date.now() - tj) / 1000, model_evals: res.modelEvals },
-        extra: { prompt_final: prompt, prompt_after_policy: original, policy_rules_applied: rules?.applied ?? [], latent_shape: res.latentShape, windows: res.windows },
-        fps: j.fps ?? d.fps,
-        watermark: opts.watermark,
-      });
-      results.push({ out: j.out, prompt, frames: res.frames.length, seconds: (Date.now() - tj) / 1000 });
-    }
+    for (const j of opts.jobs) results.push(await gen.run(j));
   } finally {
-    await eng.release();
+    await gen.close();
   }
   return results;
 }

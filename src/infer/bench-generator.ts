@@ -1,0 +1,21 @@
+// `spacetime bench --model DIR`: render each benchmark case with the exported model through the
+// same generator as `spacetime generate` (one set of ONNX sessions for the whole suite).
+import path from 'node:path';
+import type { BenchCase, Generate } from '../eval/bench.js';
+import { openGenerator, type Generator } from './generate-run.js';
+
+export interface ModelGenerate extends Generate {
+  close(): Promise<void>;
+}
+
+/** A bench `Generate` that writes `<out>/videos/<case id>.mp4` (watermarked, signed, with sidecar). */
+export async function modelBenchGenerator(model: string, out: string, opts: { threads?: number } = {}): Promise<ModelGenerate> {
+  const gen: Generator = await openGenerator({ model, threads: opts.threads });
+  const fn = (async (c: BenchCase) => {
+    const file = path.join(out, 'videos', `${c.id}.mp4`);
+    await gen.run({ prompt: c.prompt, out: file, size: c.size, frames: c.frames, seed: c.seed ?? 0 });
+    return file;
+  }) as ModelGenerate;
+  fn.close = () => gen.close();
+  return fn;
+}
