@@ -4,29 +4,12 @@
 // flags and the latent scale (model latents = VAE mean × latentScale).
 import type * as ort from 'onnxruntime-node';
 import { BpeTokenizer } from '../model/tokenizer.js';
-import { ropeFrequencies } from '../model/rope.js';
+import { ropeTablesData } from '../model/rope.js';
 import type { Frame } from '../data/video.js';
 import { createSession, floatOutput, run, type Session } from './ort.js';
 import { loadModelDir, samplingShift, type ModelDir } from './model-dir.js';
 import type { Engines, Shape5, TextBatch } from './pipeline.js';
 import { gridPositionsData, patchifyData, unpatchifyData } from './tokens.js';
-
-/** RoPE cos / signed-sin tables (N, dh) for positions, as src/model/rope.ts ropeTables (host arrays). */
-export function ropeTablesData(pos: Int32Array, headDim: number, rope: { split: readonly [number, number, number]; theta: number; scale: readonly [number, number, number] }): { cos: Float32Array; sin: Float32Array } {
-  const half = headDim / 2;
-  const m = pos.length / 3;
-  const { axis, freq } = ropeFrequencies(rope);
-  const cos = new Float32Array(m * headDim);
-  const sin = new Float32Array(m * headDim);
-  for (let n = 0; n < m; n++)
-    for (let i = 0; i < half; i++) {
-      const phi = pos[n * 3 + axis[i]] * rope.scale[axis[i]] * freq[i];
-      cos[n * headDim + i] = cos[n * headDim + half + i] = Math.cos(phi);
-      sin[n * headDim + i] = -Math.sin(phi);
-      sin[n * headDim + half + i] = Math.sin(phi);
-    }
-  return { cos, sin };
-}
 
 export interface OnnxEngines extends Engines {
   model: ModelDir;

@@ -15,13 +15,14 @@ export function tokenGrid(T: number, H: number, W: number, C: number, patch: Pat
   return { grid, n: grid[0] * grid[1] * grid[2], p: patch[0] * patch[1] * patch[2] * C };
 }
 
-/** x (B, T, H, W, C) → tokens (B, N, P), zero padding outside the clip. */
-export function patchifyData(x: Float32Array, shape: readonly [number, number, number, number, number], patch: Patch3): { tokens: Float32Array } & TokenGrid {
+/**
+ * Visits every in-clip pixel of every token: `visit(o, v)` with o the offset of the pixel's C
+ * values in tokens (B, N, P) and v their offset in the video (B, T, H, W, C). Padding is skipped.
+ */
+function forEachPatchPixel(shape: readonly [number, number, number, number, number], patch: Patch3, g: TokenGrid, visit: (o: number, v: number) => void): void {
   const [B, T, H, W, C] = shape;
-  const g = tokenGrid(T, H, W, C, patch);
   const [pt, ph, pw] = patch;
   const [nt, nh, nw] = g.grid;
-  const out = new Float32Array(B * g.n * g.p);
   for (let b = 0; b < B; b++)
     for (let it = 0; it < nt; it++)
       for (let ih = 0; ih < nh; ih++)
@@ -34,13 +35,20 @@ export function patchifyData(x: Float32Array, shape: readonly [number, number, n
                 const t = it * pt + a;
                 const h = ih * ph + bb;
                 const w = iw * pw + cc;
-                if (t < T && h < H && w < W) {
-                  const src = ((((b * T + t) * H + h) * W + w) * C);
-                  for (let c = 0; c < C; c++) out[o + c] = x[src + c];
-                }
+                if (t < T && h < H && w < W) visit(o, (((b * T + t) * H + h) * W + w) * C);
                 o += C;
               }
         }
+}
+
+/** x (B, T, H, W, C) → tokens (B, N, P), zero padding outside the clip. */
+export function patchifyData(x: Float32Array, shape: readonly [number, number, number, number, number], patch: Patch3): { tokens: Float32Array } & TokenGrid {
+  const [B, T, H, W, C] = shape;
+  const g = tokenGrid(T, H, W, C, patch);
+  const out = new Float32Array(B * g.n * g.p);
+  forEachPatchPixel(shape, patch, g, (o, v) => {
+    for (let c = 0; c < C; c++) out[o + c] = x[v + c];
+  });
   return { tokens: out, ...g };
 }
 
@@ -48,28 +56,10 @@ export function patchifyData(x: Float32Array, shape: readonly [number, number, n
 export function unpatchifyData(tokens: Float32Array, shape: readonly [number, number, number, number, number], patch: Patch3): Float32Array {
   const [B, T, H, W, C] = shape;
   const g = tokenGrid(T, H, W, C, patch);
-  const [pt, ph, pw] = patch;
-  const [nt, nh, nw] = g.grid;
   const out = new Float32Array(B * T * H * W * C);
-  for (let b = 0; b < B; b++)
-    for (let it = 0; it < nt; it++)
-      for (let ih = 0; ih < nh; ih++)
-        for (let iw = 0; iw < nw; iw++) {
-          const tok = ((b * nt + it) * nh + ih) * nw + iw;
-          let o = tok * g.p;
-          for (let a = 0; a < pt; a++)
-            for (let bb = 0; bb < ph; bb++)
-              for (let cc = 0; cc < pw; cc++) {
-                const t = it * pt + a;
-                const h = ih * ph + bb;
-                const w = iw * pw + cc;
-                if (t < T && h < H && w < W) {
-                  const dst = (((b * T + t) * H + h) * W + w) * C;
-                  for (let c = 0; c < C; c++) out[dst + c] = tokens[o + c];
-                }
-                o += C;
-              }
-        }
+  forEachPatchPixel(shape, patch, g, (o, v) => {
+    for (let c = 0; c < C; c++) out[v + c] = tokens[o + c];
+  });
   return out;
 }
 

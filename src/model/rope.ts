@@ -37,10 +37,11 @@ export function ropeFrequencies(cfg: RopeConfig): { axis: Int32Array; freq: Floa
 }
 
 /**
- * cos and signed-sin tables for M tokens with positions `pos` (M·3, (t, h, w) per token):
+ * cos and signed-sin tables for M tokens with positions `pos` (M·3, (t, h, w) per token), as host
+ * arrays (the ONNX pipeline feeds them to the exported graph):
  * cos (M, dh) = [cos φ, cos φ], sin (M, dh) = [−sin φ, sin φ], φ (M, dh/2) the pair angles.
  */
-export function ropeTables(pos: Int32Array, headDim: number, cfg: RopeConfig): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+export function ropeTablesData(pos: Int32Array, headDim: number, cfg: RopeConfig): { cos: Float32Array; sin: Float32Array } {
   const half = headDim / 2;
   if (cfg.split[0] + cfg.split[1] + cfg.split[2] !== half) {
     throw new SpacetimeError(`rope.split [${cfg.split.join(', ')}] must sum to head dim / 2 = ${half}`);
@@ -61,7 +62,14 @@ export function ropeTables(pos: Int32Array, headDim: number, cfg: RopeConfig): {
       s[n * headDim + half + i] = sv;
     }
   }
-  return { cos: tf.tensor2d(c, [m, headDim]), sin: tf.tensor2d(s, [m, headDim]) };
+  return { cos: c, sin: s };
+}
+
+/** ropeTablesData as tensors: cos, sin (M, dh). */
+export function ropeTables(pos: Int32Array, headDim: number, cfg: RopeConfig): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+  const { cos, sin } = ropeTablesData(pos, headDim, cfg);
+  const m = pos.length / 3;
+  return { cos: tf.tensor2d(cos, [m, headDim]), sin: tf.tensor2d(sin, [m, headDim]) };
 }
 
 /**

@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import type { ParamStore } from '../model/types.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { FileError } from '../util/errors.js';
+import { readJsonFile } from '../util/json-file.js';
 import { readSafetensors, tensorToFloat32, writeSafetensors, type TensorData } from './safetensors.js';
 
 export type { TensorData };
@@ -129,7 +130,7 @@ export interface LoadOptions<C> {
 /** Read a checkpoint (directory or run directory → latest) with readable errors per file. */
 export async function loadCheckpoint<C = unknown, S = Record<string, unknown>>(dir: string, opts: LoadOptions<C> = {}): Promise<LoadedCheckpoint<C, S>> {
   const ckpt = await resolveCheckpointDir(dir);
-  const configRaw = await readJson(path.join(ckpt, 'config.json'));
+  const configRaw = await readJsonFile(path.join(ckpt, 'config.json'), 'missing from checkpoint');
   let config = configRaw as C;
   if (opts.configSchema) {
     const r = opts.configSchema.safeParse(configRaw);
@@ -140,7 +141,7 @@ export async function loadCheckpoint<C = unknown, S = Record<string, unknown>>(d
     config = r.data;
   }
   const statePath = path.join(ckpt, 'state.json');
-  const state = (await readJson(statePath)) as S & { step?: unknown };
+  const state = (await readJsonFile(statePath, 'missing from checkpoint')) as S & { step?: unknown };
   if (typeof state !== 'object' || state === null) throw new FileError(statePath, 'expected a JSON object');
   const m = CKPT_RE.exec(path.basename(ckpt));
   const step = typeof state.step === 'number' ? state.step : m ? Number(m[1]) : 0;
@@ -170,20 +171,6 @@ async function readGroup(file: string): Promise<Record<string, TensorData>> {
   } catch (err) {
     if (err instanceof FileError) throw err;
     throw new FileError(file, `corrupt safetensors: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-async function readJson(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    throw new FileError(file, 'missing from checkpoint');
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new FileError(file, `not valid JSON (${err instanceof Error ? err.message : String(err)})`);
   }
 }
 

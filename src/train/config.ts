@@ -2,10 +2,10 @@
 // configs/train*.json plus flags; the parsed object is the "full resolved config" written to every
 // checkpoint's config.json, and a resumed run is rebuilt from that file alone (nanoGPT
 // `model_args`, DiT `args`).
-import { promises as fs } from 'node:fs';
 import { z } from 'zod';
 import { resolveDiTConfig, type DiTConfig } from '../model/presets.js';
 import { FileError, FlagError, SpacetimeError } from '../util/errors.js';
+import { readJsonFile } from '../util/json-file.js';
 import { ObjectiveSchema } from './objective-config.js';
 import { OptimizerSchema } from './optimizer.js';
 
@@ -116,17 +116,7 @@ export function parseTrainConfig(raw: unknown, file?: string): TrainConfig {
 export async function loadTrainConfig(file: string | undefined, overrides: { steps?: number; seed?: number } = {}): Promise<TrainConfig> {
   let raw: Record<string, unknown> = {};
   if (file) {
-    let text: string;
-    try {
-      text = await fs.readFile(file, 'utf8');
-    } catch {
-      throw new FileError(file, 'cannot read config file');
-    }
-    try {
-      raw = JSON.parse(text) as Record<string, unknown>;
-    } catch (err) {
-      throw new FileError(file, `not valid JSON (${err instanceof Error ? err.message : String(err)})`);
-    }
+    raw = (await readJsonFile(file, 'cannot read config file')) as Record<string, unknown>;
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new FileError(file, 'expected a JSON object');
   }
   if (overrides.steps !== undefined) raw = { ...raw, steps: overrides.steps };

@@ -6,7 +6,6 @@
 // Checkpoints (checkpoint.ts) hold model.safetensors, optimizer.safetensors, config.json
 // ({kind, model, train, config_hash}) and state.json (step, RNG state); `--resume` continues
 // bit-exactly from `RUN/latest`.
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
@@ -14,6 +13,7 @@ import { selectBackend } from '../model/backend.js';
 import { ensureGradients } from '../model/tf-gradients.js';
 import { type VAE, VAEConfigSchema, configHash, createVAE, latentShape } from '../model/vae.js';
 import { FileError, SpacetimeError } from '../util/errors.js';
+import { readJsonFile } from '../util/json-file.js';
 import { info } from '../util/log.js';
 import { Progress } from '../util/progress.js';
 import { Rng, type RngState } from '../util/rng.js';
@@ -69,13 +69,7 @@ export function parseVAERunConfig(raw: unknown, source: string): VAERunConfig {
 
 /** Read and validate a config file. */
 export async function readVAERunConfig(file: string): Promise<VAERunConfig> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await fs.readFile(file, 'utf8'));
-  } catch (err) {
-    throw new FileError(file, err instanceof SyntaxError ? `not valid JSON (${err.message})` : 'cannot read file');
-  }
-  return parseVAERunConfig(raw, file);
+  return parseVAERunConfig(await readJsonFile(file, 'cannot read file'), file);
 }
 
 export interface StepMetrics {

@@ -2,6 +2,7 @@
 // measurements) and the builtin prompt upsampler, so that upsampled prompts read like the
 // training captions (Sora technical report: prompts are expanded into the caption style the model
 // was trained on). Also the colour palette used to name measured colours (nearest in CIELAB).
+import { BACKGROUND_COLORS } from '../synth/palette.js';
 
 /** Named colours: the words captions use, with a representative sRGB value. */
 export const PALETTE: ReadonlyArray<{ name: string; rgb: readonly [number, number, number] }> = [
@@ -19,11 +20,8 @@ export const PALETTE: ReadonlyArray<{ name: string; rgb: readonly [number, numbe
   { name: 'purple', rgb: [140, 60, 180] },
   { name: 'pink', rgb: [240, 130, 180] },
   { name: 'brown', rgb: [130, 80, 40] },
-  // The synthetic world's dark backgrounds (src/data/synth/palette.ts).
-  { name: 'dark blue', rgb: [18, 28, 72] },
-  { name: 'dark green', rgb: [18, 56, 34] },
-  { name: 'dark purple', rgb: [46, 24, 62] },
-  { name: 'dark brown', rgb: [62, 42, 26] },
+  // The synthetic world's dark backgrounds.
+  ...(['dark blue', 'dark green', 'dark purple', 'dark brown'] as const).map((name) => ({ name, rgb: BACKGROUND_COLORS[name] })),
 ];
 
 export const COLOR_WORDS = ['red', 'orange', 'yellow', 'green', 'cyan', 'blue', 'purple', 'pink', 'brown', 'black', 'white', 'grey', 'gray', 'magenta', 'teal', 'violet'] as const;
@@ -67,7 +65,7 @@ export function colorName(r: number, g: number, b: number): string {
 }
 
 /** Size word from an object's extent relative to the frame's shorter side (the synth world's two sizes). */
-export function sizeWord(extent: number, frameSide: number): string {
+export function sizeWord(extent: number, frameSide: number): 'small' | 'large' {
   return extent / Math.max(1, frameSide) < 0.21 ? 'small' : 'large';
 }
 

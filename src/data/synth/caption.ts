@@ -6,7 +6,8 @@
 //            "disappears behind … then reappears on the right", "swings like a pendulum"
 //   scene    "against a plain|<colour> gradient|<colour> textured background"
 import { BACKGROUND_COLOR_NAMES, FLOOR_COLOR, OBJECT_COLOR_NAMES, WALL_COLOR } from './palette.js';
-import { sizeWord, type SceneSetup } from './scenes.js';
+import { sizeWord } from '../caption/style.js';
+import type { SceneSetup } from './scenes.js';
 
 /** An event of the clean motion as stored in the ground truth. */
 export interface ClipEvent {
@@ -60,7 +61,7 @@ function direction(dx: number): string {
 /** "a small red ball" */
 export function objectPhrase(setup: SceneSetup, k: number): string {
   const b = setup.bodies[k];
-  return `a ${sizeWord(b, setup)} ${b.color} ${b.shape}`;
+  return `a ${sizeWord(Math.max(b.w, b.h), Math.min(setup.width, setup.height))} ${b.color} ${b.shape}`;
 }
 
 export function writeCaption({ setup, path, events }: CaptionInput): string {

@@ -263,8 +263,3 @@ export function sampleScene(kind: SceneKind, req: SceneRequest, rng: Rng): Scene
     }
   }
 }
-
-/** Frame-size words used in captions: "small" or "large" relative to the frame's shorter side. */
-export function sizeWord(b: { w: number; h: number }, setup: { width: number; height: number }): 'small' | 'large' {
-  return Math.max(b.w, b.h) / Math.min(setup.width, setup.height) < 0.21 ? 'small' : 'large';
-}

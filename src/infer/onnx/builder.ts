@@ -6,13 +6,13 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic, produceAtomic } from '../../util/atomic.js';
 import { SpacetimeError } from '../../util/errors.js';
+import { toFloat16 } from '../../util/float16.js';
 import {
   AttrType,
   DataType,
   encodeModel,
   encodeModelParts,
   littleEndianBytes,
-  toFloat16,
   type AttributeProto,
   type DataTypeId,
   type Dim,
