@@ -15,6 +15,7 @@ import { vaeCommand } from './vae.js';
 import { encodeCommand } from './encode.js';
 import { trainCommand } from './train.js';
 import { sampleCommand } from './sample.js';
+import { demoCommand } from './demo.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [backendCommand, synthCommand, ingestCommand, exportCommand, generateCommand, verifyCommand, detectCommand, evalCommand, benchCommand, captionCommand, upsampleCommand, vaeCommand, encodeCommand, trainCommand, sampleCommand];
+export const commands: CommandModule<any, any>[] = [backendCommand, synthCommand, ingestCommand, exportCommand, generateCommand, verifyCommand, detectCommand, evalCommand, benchCommand, captionCommand, upsampleCommand, vaeCommand, encodeCommand, trainCommand, sampleCommand, demoCommand];
