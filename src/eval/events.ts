@@ -101,6 +101,8 @@ function leavesView(pts: Track['points'], v: [number, number], ctx: SceneContext
   const last = pts[pts.length - 1].det;
   if (visibleFraction(last, v[0], v[1], ctx) < 0.5) return true;
   if (visibleFraction(last, 2 * v[0], 2 * v[1], ctx) < 0.25) return true;
+  // still mostly hidden, right at the border or an occluder (its centroid moves with the visible part)
+  if (last.area < 0.6 * typical && hidingDistance(last, ctx) <= 1) return true;
   // shrinking against the border or an occluder while moving into it
   return last.area < 0.8 * typical && visibleFraction(last, 1.5 * v[0] + Math.sign(v[0]) * 2, 1.5 * v[1] + Math.sign(v[1]) * 2, ctx) < 0.9;
 }
@@ -119,7 +121,16 @@ export function permanenceEvents(tracks: readonly Track[], ctx: SceneContext): P
     const conf = Math.min(0.95, 0.5 + 0.1 * tr.points.length);
     if (last.t < T - 1) {
       const v = lastVelocity(tr);
-      const other = tr.absorbedBy ? byId.get(tr.absorbedBy.track) : undefined;
+      // the blob it merged into grows by (part of) its area, or takes on a mixed colour, as they overlap
+      const grew = (o: Track) => {
+        const q = o.points.find((p) => p.t === last.t + 1)?.det;
+        if (!q) return 0;
+        const mid = o.points.map((p) => p.det).sort((a, b) => a.area - b.area)[o.points.length >> 1];
+        const dc = Math.hypot(q.rgb[0] - mid.rgb[0], q.rgb[1] - mid.rgb[1], q.rgb[2] - mid.rgb[2]);
+        return Math.hypot(q.x - last.det.x, q.y - last.det.y) > 3 * (radius(q) + radius(last.det)) ? 0 : Math.max((q.area - typicalArea(o, ctx)) / typical, dc / 40);
+      };
+      let other = tr.absorbedBy ? byId.get(tr.absorbedBy.track) : undefined;
+      if (!other) other = tracks.filter((o) => o !== tr && grew(o) >= 0.4).sort((a, b) => grew(b) - grew(a))[0];
       const gone = leavesView(tr.points, v, ctx, typical);
       if (other && !gone && other.points[other.points.length - 1].t > last.t + 1) {
         out.push({ type: 'merge', frame: last.t + 1, object: tr.id, detail: `object ${tr.id} merged into object ${other.id}`, confidence: conf });
@@ -163,10 +174,25 @@ export function teleportEvents(tracks: readonly Track[], ctx: SceneContext): Phy
         const ay = b.det.y - 2 * a.det.y + z.y;
         resid = Math.min(resid, Math.hypot(dx - vx - ax, dy - vy - ay));
       }
+      // a bounce is no jump: off the frame's sides or the floor, the predicted box is mirrored
+      // (with any restitution in [0, 1]); off another object, one velocity component turns over
+      const lim = { x: [0, ctx.width - 1], y: [0, (ctx.floorY ?? ctx.height) - 1] } as const;
+      const mirror = (lo: number, hi: number, v: number, [a0, a1]: readonly number[]) => {
+        const over = lo + v < a0 ? lo + v - a0 : hi + v > a1 ? hi + v - a1 : 0;
+        return [v - over, v - 2 * over]; // from resting at the wall to a full elastic mirror
+      };
+      const [mx, my] = [mirror(b.det.x0, b.det.x1, vx, lim.x), mirror(b.det.y0, b.det.y1, vy, lim.y)];
+      const seg = (p: number, q0: number, q1: number) => (p - q0) * (p - q1) <= 0 ? 0 : Math.min(Math.abs(p - q0), Math.abs(p - q1));
+      resid = Math.min(resid, Math.hypot(seg(dx, mx[0], mx[1]), seg(dy, my[0], my[1])));
+      const contact = tracks.some((o) => o !== tr && o.points.some((q) => (q.t === b.t || q.t === c.t) && touching(q.det, b.det, Math.hypot(vx, vy) + 2)));
+      if (contact) for (const [fx, fy] of [[1, 0], [0, 1]]) {
+        const e = Math.max(0, Math.min(1, fx ? -dx / (vx || 1e-9) : -dy / (vy || 1e-9)));
+        resid = Math.min(resid, Math.hypot(dx - (fx ? -e * vx : vx), dy - (fy ? -e * vy : vy)));
+      }
       const speed = Math.hypot(vx, vy);
       const r = radius(b.det);
-      if (jump > 2 * speed + Math.max(5, r) && resid > 2 * speed + r + 2) {
-        const conf = Math.min(0.95, 0.5 + (resid - 2 * speed - r) / (2 * r + 8));
+      if (jump > speed + Math.max(5, r) && resid > 0.8 * speed + r + 2) {
+        const conf = Math.min(0.95, 0.5 + (resid - 0.8 * speed - r) / (2 * r + 8));
         out.push({ type: 'teleport', frame: c.t, object: tr.id, detail: `jumped ${jump.toFixed(1)} px (speed ${speed.toFixed(1)} px/frame)`, confidence: conf });
       }
     }
@@ -210,6 +236,36 @@ export function morphEvents(tracks: readonly Track[], ctx: SceneContext): Physic
       if (!best || ev.confidence > best.confidence) best = ev;
     }
     if (best) out.push(best);
+  }
+  return out;
+}
+
+/**
+ * split, seen as the parent's area halving in one step (the two half-size pieces still overlap
+ * and drift apart later, often out of view or behind an occluder before they separate). A true
+ * morph shrink is a stronger step (×0.36 for a ×0.6 rescale), so the ratio window starts above it;
+ * the smaller size must persist and the object must be clear of the border, occluders and others.
+ */
+export function halvingEvents(tracks: readonly Track[], ctx: SceneContext, existing: readonly PhysicsEvent[]): PhysicsEvent[] {
+  const out: PhysicsEvent[] = [];
+  for (const tr of tracks) {
+    const others = tracks.filter((o) => o !== tr);
+    const free = (p: Track['points'][number]) => hidingDistance(p.det, ctx) > 1 && !others.some((o) => o.points.some((q) => q.t === p.t && touching(q.det, p.det, 3)));
+    for (let k = 1; k < tr.points.length; k++) {
+      const [p, q] = [tr.points[k - 1], tr.points[k]];
+      if (q.t !== p.t + 1 || !free(p) || !free(q)) continue;
+      const r = q.det.area / p.det.area;
+      if (r < 0.42 || r > 0.68) continue;
+      // the area before the step is the object's own (not a transient blob)
+      const before = tr.points.slice(Math.max(0, k - 3), k).filter((s) => hidingDistance(s.det, ctx) > 1).map((s) => s.det.area);
+      if (before.some((a) => Math.abs(Math.log(a / p.det.area)) > Math.log(1.15))) continue;
+      // not a one-frame glitch: the next frame is still smaller (the pieces may overlap again later)
+      const next = tr.points[k + 1];
+      if (next && next.t === q.t + 1 && hidingDistance(next.det, ctx) > 1 && next.det.area > 0.86 * p.det.area) continue;
+      if (existing.some((e) => (e.type === 'split' && Math.abs(e.frame - q.t) <= 2) || (e.type === 'morph' && e.confidence >= 0.5 && e.object === tr.id && Math.abs(e.frame - q.t) <= 1))) continue;
+      out.push({ type: 'split', frame: q.t, object: tr.id, detail: `object ${tr.id} halved in area (×${r.toFixed(2)}): it broke into overlapping pieces`, confidence: 0.6 });
+      break;
+    }
   }
   return out;
 }

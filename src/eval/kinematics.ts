@@ -89,7 +89,22 @@ function pendulumFit(tr: Track, ctx: SceneContext): { cx: number; cy: number; r:
   const ys = head.map((p) => p.det.y);
   if (Math.max(...xs) - Math.min(...xs) < 3 || Math.max(...ys) - Math.min(...ys) < 1.5) return null;
   const c = fitCircle(xs, ys);
-  if (!c || c.rms > 0.5 || c.r > 1.2 * ctx.height || c.cy > Math.min(...head.map((p) => p.det.y)) - 0.5 * c.r) return null;
+  if (!c || c.rms > 0.35 || c.r > 1.2 * ctx.height || c.cy > Math.min(...head.map((p) => p.det.y)) - 0.5 * c.r) return null;
+  // a swing passes under its pivot: the pivot lies over (or just beside) the stretch of path seen
+  const [lo, hi] = [Math.min(...xs), Math.max(...xs)];
+  if (c.cx < lo - 0.3 * (hi - lo) || c.cx > hi + 0.3 * (hi - lo)) return null;
+  // a looser fit (compressed video) must also be pulled back toward the pivot: horizontal
+  // acceleration against the offset from it
+  let su = 0, sa = 0, sua = 0;
+  for (let i = 1; i < head.length - 1; i++) {
+    if (head[i + 1].t - head[i].t !== 1 || head[i].t - head[i - 1].t !== 1) continue;
+    const u = xs[i] - c.cx;
+    const a = xs[i + 1] - 2 * xs[i] + xs[i - 1];
+    su += u * u;
+    sa += a * a;
+    sua += u * a;
+  }
+  if (c.rms > 0.2 && !(sua < -0.85 * Math.sqrt(su * sa))) return null;
   return c;
 }
 
@@ -121,6 +136,14 @@ export function gravityEvents(tracks: readonly Track[], ctx: SceneContext, g: nu
         if (two || off[i] < -3) {
           const j = two ? i - 1 : i;
           const s = tr.points[j];
+          // off the circle by a single leap far beyond the swing's own steps: a teleport
+          const step = (k: number) => Math.hypot(tr.points[k].det.x - tr.points[k - 1].det.x, tr.points[k].det.y - tr.points[k - 1].det.y);
+          const leap = j > 0 && s.t === tr.points[j - 1].t + 1 ? step(j) : 0;
+          const others = tr.points.slice(1).map((_, k) => (k + 1 === j ? 0 : step(k + 1)));
+          if (leap > Math.max(...others) + radius(s.det) && leap > 2.5 * radius(s.det)) {
+            out.push({ type: 'teleport', frame: s.t, object: tr.id, detail: `jumped ${leap.toFixed(1)} px off its pendulum swing`, confidence: Math.min(0.95, 0.5 + leap / 40) });
+            break;
+          }
           out.push({ type: 'gravity_violation', frame: s.t, object: tr.id, detail: `left the pendulum circle upward by ${(-off[i]).toFixed(1)} px`, confidence: Math.min(0.95, 0.5 + -off[i] / 8) });
           break;
         }
@@ -130,7 +153,8 @@ export function gravityEvents(tracks: readonly Track[], ctx: SceneContext, g: nu
     let found: PhysicsEvent | null = liftOff(tr, tracks, ctx);
     for (const run of found ? [] : cleanRuns(tr, tracks, ctx)) {
       const ay: number[] = [];
-      for (let i = 1; i < run.t.length - 1; i++) ay.push(run.y[i + 1] - 2 * run.y[i] + run.y[i - 1]);
+      // samples with the object on the floor are left out: the floor pushes up at an impact
+      for (let i = 1; i < run.t.length - 1; i++) ay.push(onFloor(run.dets[i], ctx, 1) ? 0 : run.y[i + 1] - 2 * run.y[i] + run.y[i - 1]);
       for (let i = 0; i < ay.length && !found; i++) {
         let k = i;
         while (k < ay.length && ay[k] < -thr) k++;
@@ -139,7 +163,7 @@ export function gravityEvents(tracks: readonly Track[], ctx: SceneContext, g: nu
         // the run ends because the object leaves view upward soon after
         const lastPt = tr.points[tr.points.length - 1];
         const trackEnds = lastPt.t - run.t[run.t.length - 1] <= 3 && lastPt.det.y <= run.y[run.y.length - 1];
-        const airborne = !onFloor(run.dets[i + 1], ctx, 3);
+        const airborne = run.dets.slice(i, k + 2).every((d) => !onFloor(d, ctx, 3));
         // two samples only when the object then leaves view, and then they must be strong
         const strong = len >= 2 && ay.slice(i, k).every((v) => v < -1.6 * thr);
         if (len >= 3 || (strong && endsRun && trackEnds && airborne)) {
@@ -185,21 +209,32 @@ function liftOff(tr: Track, tracks: readonly Track[], ctx: SceneContext): Physic
   if (ctx.floorY === null) return null;
   const floorY = ctx.floorY;
   const typical = typicalArea(tr, ctx);
-  const pts = tr.points.filter((p) => p.det.area >= 0.5 * typical);
+  // cut off by a side of the frame, a blob keeps an unbiased height: keep it however small
+  const side = (d: Detection) => d.x0 <= 0 || d.x1 >= ctx.width - 1;
+  const pts = tr.points.filter((p) => p.det.area >= 0.5 * typical || side(p.det));
   for (let i = 1; i < pts.length - 2; i++) {
     const [a, b] = [pts[i - 1], pts[i]];
     const rolling = b.t === a.t + 1 && Math.abs(b.det.y - a.det.y) < 0.5 && onFloor(a.det, ctx, 1.5) && onFloor(b.det, ctx, 1.5);
     if (!rolling) continue;
+    // launch from the last frame on the floor (a pause before the rise is not part of it)
+    const c = pts[i + 1];
+    if (c.t === b.t + 1 && Math.abs(c.det.y - b.det.y) < 0.3 && onFloor(c.det, ctx, 1.5)) continue;
     const rise = [b];
     for (const q of pts.slice(i + 1)) {
       if (q.det.y > rise[rise.length - 1].det.y + 0.3) break;
       rise.push(q);
     }
     const top = rise[rise.length - 1];
+    if (rise.length === 3 && top === pts[pts.length - 1] && side(top.det) && b.det.y - top.det.y >= 2) {
+      // leaving view at the side after two rising steps: the second must be clearly the faster
+      const [s1, s2] = [b.det.y - rise[1].det.y, rise[1].det.y - top.det.y];
+      if (rise[1].t === b.t + 1 && top.t === rise[1].t + 1 && s2 > s1 + 0.8 && s1 > 0.3) return { type: 'gravity_violation', frame: rise[1].t, object: tr.id, detail: `leaves the floor and accelerates upward (${(s2 - s1).toFixed(2)} px/frame²) as it leaves view`, confidence: Math.min(0.95, 0.5 + 0.2 * (s2 - s1)) };
+    }
     if (rise.length < 4 || top.det.y1 >= floorY - 4 || b.det.y - top.det.y < 4) continue;
     // a hop that comes back down is not gravity reversed (a reversed settling bounce looks like one)
     if (pts.some((q) => q.t > top.t && q.det.y > top.det.y + 2)) continue;
-    const pushed = rise.some((q) => tracks.some((o) => o !== tr && o.points.some((r) => r.t === q.t && touching(r.det, q.det, 3))));
+    // lifting takes something underneath: a neighbour's top at or below the object's bottom
+    const pushed = rise.some((q) => tracks.some((o) => o !== tr && o.points.some((r) => r.t === q.t && touching(r.det, q.det, 3) && r.det.y0 >= q.det.y1 - 2)));
     if (pushed) return null;
     // the launch point itself is left out: a launch played backwards jumps from rest, then slows
     const after = rise.slice(1);
@@ -208,7 +243,8 @@ function liftOff(tr: Track, tracks: readonly Track[], ctx: SceneContext): Physic
     // and it must still be speeding up at the end (a backwards launch ends slow, at its apex)
     const speed = (i: number) => (after[i].det.y - after[i + 1].det.y) / (after[i + 1].t - after[i].t);
     if (after.length >= 3 && speed(after.length - 2) <= speed(0)) return null;
-    const first = rise.find((q) => q.det.y < b.det.y - 0.3) ?? rise[1];
+    // (when it rose unseen, behind an occluder, it left the floor right after it was last seen on it)
+    const first = rise[1].t > b.t + 1 ? { t: b.t + 1 } : (rise.find((q) => q.det.y < b.det.y - 0.2) ?? rise[1]);
     return { type: 'gravity_violation', frame: first.t, object: tr.id, detail: `leaves the floor and accelerates upward (${(-2 * qa).toFixed(2)} px/frame²) with nothing pushing it`, confidence: Math.min(0.95, 0.6 - qa) };
   }
   return null;
@@ -261,7 +297,12 @@ export function reversalEvents(tracks: readonly Track[], ctx: SceneContext, g: n
           const ts = run.t.slice(a, b + 1);
           const ys = run.y.slice(a, b + 1);
           const resting = ys.every((v) => Math.abs(v - ys[0]) < 0.5) && run.dets.slice(a, b + 1).every((d) => onFloor(d, ctx, 1.5));
-          const f = fitFixedG(ts, ys, resting ? 0 : g);
+          let f = fitFixedG(ts, ys, resting ? 0 : g);
+          // a run that opens or closes at an unseen impact: its end frame straddles the bounce
+          if (!resting && f.rms > 0.6 && ts.length >= 5 && (a === 0 || b === run.t.length - 1)) {
+            const [i0, i1] = a === 0 ? [1, ts.length] : [0, ts.length - 1];
+            f = fitFixedG(ts.slice(i0, i1), ys.slice(i0, i1), g);
+          }
           if (!resting && f.rms > 0.6) {
             energy.push(null);
             continue;
@@ -313,7 +354,8 @@ export function reversalEvents(tracks: readonly Track[], ctx: SceneContext, g: n
         const up = later.find((q) => q.det.y1 < floorY - 4 && q.det.y < pts[i].det.y - 4);
         if (!up) break;
         const between = later.filter((q) => q.t <= up.t);
-        const pushed = between.some((q) => tracks.some((o) => o !== tr && o.points.some((r) => r.t === q.t && touching(r.det, q.det, 3))));
+        // a pusher is there before the leap (not the hole the object leaves in the background model)
+        const pushed = between.some((q) => tracks.some((o) => o !== tr && o.points[0].t <= pts[i].t && o.points.some((r) => r.t === q.t && touching(r.det, q.det, 3))));
         if (!pushed) {
           out.push({ type: 'reversal', frame: 0, object: tr.id, detail: `rests on the floor at frame ${pts[i].t}, then leaps up by itself (frame ${up.t}): plays backwards`, confidence: 0.8 });
         }

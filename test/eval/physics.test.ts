@@ -92,6 +92,14 @@ describe('segmentation and tracking', () => {
     expect(ev.map((e) => [e.type, e.frame])).toEqual([['teleport', 7]]);
   });
 
+  it('an object that halves into two overlapping pieces is a split, dated to the halving', () => {
+    const r = 6 / Math.SQRT2;
+    const piece = (s: number): Obj => ({ shape: 'ball', r, rgb: RED, at: (t) => (t >= 7 ? [12 + 2 * t + s * 0.8 * (t - 7), 24] : null) });
+    const f = draw(14, 64, 48, 'flat', [{ shape: 'ball', r: 6, rgb: RED, at: (t) => (t < 7 ? [12 + 2 * t, 24] : null) }, piece(1), piece(-1)]);
+    const ev = analyzePhysics(f).result.events;
+    expect(ev.map((e) => [e.type, e.frame])).toEqual([['split', 7]]);
+  });
+
   it('a colour change is a morph', () => {
     const f = draw(14, 64, 48, 'flat', [{ shape: 'ball', r: 5, rgb: RED, at: (t) => [10 + 2 * t, 24] }]);
     const g = draw(14, 64, 48, 'flat', [{ shape: 'ball', r: 5, rgb: BLUE, at: (t) => [10 + 2 * t, 24] }]);
@@ -144,9 +152,10 @@ describe('scoring', () => {
 });
 
 describe('detection on synthetic clips (held-out seed)', () => {
-  // Target (brief): ≥ 90% found, ≤ 5% false alarms. Measured on this seed (never tuned on): 84% / 0%.
-  // The floor asserted here is what the detectors reach today, so a regression fails the test.
-  it('finds most planted failures (≥ 80%) with ≤ 5% false alarms', () => {
+  // Target (brief): ≥ 90% found, ≤ 5% false alarms. Measured on this seed (never tuned on): 89.5% / 0%
+  // (was 84% / 0%); on seven fresh 180-clip mp4 sets 88.9–94.1% / 0–4.4%. The target is not met with
+  // margin on every set, so the floor asserted here is 85%: a regression of more than ~4 points fails.
+  it('finds most planted failures (≥ 85%) with ≤ 5% false alarms', () => {
     const scores: ClipScore[] = [];
     let i = 0;
     for (const type of [null, ...PLANTABLE]) {
@@ -167,7 +176,7 @@ describe('detection on synthetic clips (held-out seed)', () => {
     }
     const sum = summarizeDetections(scores);
     console.log(formatConfusion(sum));
-    expect(sum.recall).toBeGreaterThanOrEqual(0.8);
+    expect(sum.recall).toBeGreaterThanOrEqual(0.85);
     expect(sum.falseAlarmRate).toBeLessThanOrEqual(0.05);
   });
 });
