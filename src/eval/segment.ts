@@ -5,6 +5,7 @@
 // Static structure (occluder walls, resting objects) is found in the background itself as
 // regions that stand out from a smooth (planar) fit of the background.
 import type { Frame } from '../data/video.js';
+import { blobExtent } from '../util/blob.js';
 
 /** One detected blob in one frame. Coordinates in pixels; (x, y) is the centroid. */
 export interface Detection {
@@ -140,24 +141,9 @@ function meanColor(px: readonly number[], rgb: Uint8Array): [number, number, num
 }
 
 function detectionOf(px: readonly number[], core: readonly number[], w: number, rgb: Uint8Array): Detection {
-  let sx = 0;
-  let sy = 0;
-  let x0 = Infinity;
-  let y0 = Infinity;
-  let x1 = -1;
-  let y1 = -1;
-  for (const p of px) {
-    const x = p % w;
-    const y = (p - x) / w;
-    sx += x;
-    sy += y;
-    x0 = Math.min(x0, x);
-    y0 = Math.min(y0, y);
-    x1 = Math.max(x1, x);
-    y1 = Math.max(y1, y);
-  }
+  const { mx, my, x0, y0, x1, y1 } = blobExtent(px, w);
   // centroid in continuous image coordinates (pixel i covers [i, i+1)), like the synthetic ground truth
-  return { x: sx / px.length + 0.5, y: sy / px.length + 0.5, area: px.length, x0, y0, x1, y1, rgb: meanColor(core.length ? core : px, rgb) };
+  return { x: mx + 0.5, y: my + 0.5, area: px.length, x0, y0, x1, y1, rgb: meanColor(core.length ? core : px, rgb) };
 }
 
 /** Split a blob in two when its core pixels form two well-separated colour clusters (2-means). */

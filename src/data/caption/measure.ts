@@ -5,6 +5,7 @@
 // greedy nearest-neighbour centroid tracks, colour-gated).
 import type { Frame } from '../video.js';
 import { colorName, regionWord } from './style.js';
+import { blobExtent } from '../../util/blob.js';
 
 export interface Track {
   color: string;
@@ -200,24 +201,16 @@ export function measureFrames(frames: readonly Frame[], fps: number, maxSide = 9
       }
       const comps = components(mask, w, h, minArea)
         .map((px) => {
-          let sx = 0, sy = 0, cr = 0, cg = 0, cb = 0;
-          let x0 = w, x1 = 0, y0 = h, y1 = 0;
+          const { mx, my, x0, y0, x1, y1 } = blobExtent(px, w);
+          let cr = 0, cg = 0, cb = 0;
           for (const p of px) {
-            const x = p % w;
-            const y = (p - x) / w;
-            sx += x;
-            sy += y;
-            x0 = Math.min(x0, x);
-            x1 = Math.max(x1, x);
-            y0 = Math.min(y0, y);
-            y1 = Math.max(y1, y);
             cr += f.rgb[3 * p];
             cg += f.rgb[3 * p + 1];
             cb += f.rgb[3 * p + 2];
           }
           const a = px.length;
           const rgb: [number, number, number] = [cr / a, cg / a, cb / a];
-          return { x: sx / a, y: sy / a, area: a, rgb, ext: Math.max(x1 - x0 + 1, y1 - y0 + 1), fill: a / ((x1 - x0 + 1) * (y1 - y0 + 1)) };
+          return { x: mx, y: my, area: a, rgb, ext: Math.max(x1 - x0 + 1, y1 - y0 + 1), fill: a / ((x1 - x0 + 1) * (y1 - y0 + 1)) };
         })
         .sort((a, b) => b.area - a.area);
       const taken = new Set<Live>();
