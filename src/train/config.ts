@@ -83,7 +83,8 @@ export const TrainConfigSchema = z
       .prefault({}),
     sample: z
       .object({
-        sampler: z.enum(['euler', 'heun', 'ddim']).default('euler'),
+        /** Default: euler for rectified flow, ddim for DDPM (the only valid pairings). */
+        sampler: z.enum(['euler', 'heun', 'ddim']).optional(),
         steps: z.number().int().positive().default(30),
         cfg: z.number().min(0).default(4),
       })
@@ -97,7 +98,12 @@ export const TrainConfigSchema = z
     if (c.data.mode === 'pack' && c.model.patch[0] !== 1 && c.objective.condModes.none < 1) {
       ctx.addIssue({ code: 'custom', path: ['data', 'mode'], message: 'packing with frame conditioning needs temporal patch size 1' });
     }
-  });
+    const s = c.sample.sampler;
+    if (s && (c.objective.kind === 'ddpm') !== (s === 'ddim')) {
+      ctx.addIssue({ code: 'custom', path: ['sample', 'sampler'], message: c.objective.kind === 'ddpm' ? `'${s}' integrates a rectified-flow velocity; a DDPM model samples with 'ddim'` : "'ddim' needs a DDPM model; rectified flow samples with 'euler' or 'heun'" });
+    }
+  })
+  .transform((c) => ({ ...c, sample: { ...c.sample, sampler: c.sample.sampler ?? (c.objective.kind === 'ddpm' ? ('ddim' as const) : ('euler' as const)) } }));
 
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;

@@ -140,10 +140,11 @@ export async function trainLoop(deps: LoopDeps, cfg: LoopConfig, startStep: numb
       win.bins.forEach((b, i) => {
         if (b.n > 0) scalars[`train/loss_t${i === 0 ? 0 : BINS[i - 1]}-${Math.min(1, BINS[i])}`] = b.s / b.n;
       });
-      if (cfg.evalEvery > 0 && deps.evalBatch && step % cfg.evalEvery === 0) Object.assign(scalars, fixedLevelLosses(model, deps.encodeText, deps.evalBatch, cfg));
       deps.log(step, scalars);
       Object.assign(win, { loss: 0, n: 0, norm: 0, tokens: 0, time: 0, bins: BINS.map(() => ({ s: 0, n: 0 })) });
     }
+    // fixed-t validation loss on its own schedule (not only at steps that are also log steps)
+    if (cfg.evalEvery > 0 && deps.evalBatch && step % cfg.evalEvery === 0) deps.log(step, fixedLevelLosses(model, deps.encodeText, deps.evalBatch, cfg));
 
     // 8. sample preview
     if (deps.preview && cfg.previewEvery > 0 && step % cfg.previewEvery === 0) await deps.preview(step);

@@ -33,7 +33,7 @@ export function shiftTime(t: number, shift: number): number {
   return (shift * t) / (1 + (shift - 1) * t);
 }
 
-/** Resolution/duration-dependent shift: base · sqrt(tokens / refTokens), at least 1 when base ≥ 1. */
+/** Resolution/duration-dependent shift: base · sqrt(tokens / refTokens) (below base for clips smaller than refTokens). */
 export function tokenShift(tokens: number, base: number, refTokens: number): number {
   return base * Math.sqrt(tokens / refTokens);
 }

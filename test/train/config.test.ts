@@ -41,4 +41,10 @@ describe('train config', () => {
     expect(() => parseTrainConfig({ text: { heads: 3 } })).toThrow(/text\.heads: model\.textWidth 64 is not divisible by text\.heads 3/);
     await expect(loadTrainConfig('/nonexistent/x.json')).rejects.toThrow(/x\.json: cannot read config file/);
   });
+  it('pairs the default sampler with the objective and rejects mismatches', () => {
+    expect(parseTrainConfig({}).sample.sampler).toBe('euler');
+    expect(parseTrainConfig({ objective: { kind: 'ddpm' } }).sample.sampler).toBe('ddim');
+    expect(() => parseTrainConfig({ objective: { kind: 'ddpm' }, sample: { sampler: 'euler' } })).toThrow(/sample\.sampler: 'euler' integrates a rectified-flow velocity/);
+    expect(() => parseTrainConfig({ sample: { sampler: 'ddim' } })).toThrow(/sample\.sampler: 'ddim' needs a DDPM model/);
+  });
 });

@@ -48,6 +48,9 @@ export async function exportModel(opts: ExportOptions): Promise<ExportResult> {
       const st = vae.config.temporal_compression;
       const sp = vae.config.spatial_compression;
       const f16 = { float16: Boolean(opts.float16) };
+      // generation defaults: the training data's most common latent shape and fps (state.json)
+      const st8 = ck.state as { latentShape?: [number, number, number, number]; fps?: number };
+      const [lt, lh, lw] = st8.latentShape ?? [3, 8, 8];
       const bytes: Record<string, number> = {};
       const config: ExportedConfig = {
         format: MODEL_FORMAT,
@@ -61,10 +64,10 @@ export async function exportModel(opts: ExportOptions): Promise<ExportResult> {
           sampler: cfg.sample.sampler,
           steps: cfg.sample.steps,
           cfg: cfg.sample.cfg,
-          frames: opts.frames ?? 1 + 2 * st,
-          width: opts.width ?? 8 * sp,
-          height: opts.height ?? 8 * sp,
-          fps: opts.fps ?? 12,
+          frames: opts.frames ?? 1 + (lt - 1) * st,
+          width: opts.width ?? lw * sp,
+          height: opts.height ?? lh * sp,
+          fps: opts.fps ?? st8.fps ?? 12,
         },
         float16: Boolean(opts.float16),
       };
