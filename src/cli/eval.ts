@@ -12,6 +12,13 @@ export const evalSubcommands: CommandModule<any, any>[] = [evalTemporalCommand, 
 export const evalCommand: CommandModule<object, object> = {
   command: 'eval',
   describe: 'Score videos: temporal consistency, physics failures, Physics-IQ, FVD',
-  builder: (y) => y.command(evalSubcommands).demandCommand(1, 'name a metric: ' + evalSubcommands.map((c) => String(c.command).split(' ')[0]).join(', ')),
+  builder: (y) =>
+    y
+      .command(evalSubcommands)
+      .demandCommand(1, 'name a metric: ' + evalSubcommands.map((c) => String(c.command).split(' ')[0]).join(', '))
+      .example('$0 eval temporal out/*.mp4 --json temporal.json', 'VBench-style temporal metrics')
+      .example('$0 eval physics clip.mp4 --prompt "a red ball bounces to the right"', 'physics failures and prompt mismatches')
+      .example('$0 eval physics-iq --generated gen/ --real real/ --real-b real2/', 'Physics-IQ scores')
+      .example('$0 eval fvd --real real/ --generated gen/ --features i3d.onnx', 'Fréchet video distance'),
   handler: () => {},
 };

@@ -82,6 +82,10 @@ export const generateCommand: CommandModule<object, Args> = {
       .example('$0 generate --model m --prompt "..." --edit clip.mp4 --strength 0.6 --out edited.mp4', 'SDEdit video editing')
       .example('$0 generate --model m --batch prompts.txt --out clips/', 'many clips, one set of sessions'),
   handler: async (argv) => {
+    for (const k of ['frames', 'steps', 'cfg', 'seed', 'strength', 'window', 'overlap', 'fps', 'threads'] as const) {
+      const v = argv[k];
+      if (v !== undefined && !Number.isFinite(v)) throw new FlagError(k, 'must be a number');
+    }
     const model = argv.model ?? defaultModelDir();
     if (!argv.model && !existsSync(model)) throw new FlagError('model', `no model given and no shipped model at ${model} (run \`spacetime demo\` or \`spacetime export\`)`);
     if (argv.connect && argv.connect.length !== 2) throw new FlagError('connect', 'takes exactly two videos: --connect A B');

@@ -49,6 +49,7 @@ export const sampleCommand: CommandModule<object, Args> = {
     }
     if (argv.steps !== undefined && (!Number.isInteger(argv.steps) || argv.steps < 1)) throw new FlagError('steps', `expected a positive integer, got ${argv.steps}`);
     if (argv.cfg !== undefined && !(argv.cfg >= 0)) throw new FlagError('cfg', `expected a non-negative number, got ${argv.cfg}`);
+    if (!argv.prompt.trim()) throw new FlagError('prompt', 'empty prompt');
     await selectBackend(argv.backend);
     const r = await runSample({ ckpt: argv.ckpt, prompt: argv.prompt, out: argv.out, vae: argv.vae, steps: argv.steps, cfg: argv.cfg, seed: argv.seed, sampler: argv.sampler as SamplerName | undefined, frames: argv.frames, size, ema: argv.ema });
     info(`sample: ${r.frames} frames ${r.width}x${r.height} (latent ${r.latent.join('x')})`);

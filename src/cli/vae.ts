@@ -60,6 +60,10 @@ const trainCommand: CommandModule<object, TrainArgs> = {
 export const vaeCommand: CommandModule<object, object> = {
   command: 'vae <command>',
   describe: 'Video autoencoder: train',
-  builder: (y: Argv) => y.command(trainCommand).demandCommand(1, 'name a vae command (train)'),
+  builder: (y: Argv) =>
+    y
+      .command(trainCommand)
+      .demandCommand(1, 'name a vae command (train)')
+      .example('$0 vae train --data data/clips --out runs/vae --config configs/vae.json', 'train the video autoencoder'),
   handler: () => {},
 };

@@ -50,7 +50,8 @@ function runFfmpeg(args: string[], file: string, stdin?: Readable): Promise<stri
 export function ffmpegReason(stderr: string): string {
   const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
   const hit = [...lines].reverse().find((l) => /invalid|error|no such|not found|unknown|could not|does not contain|moov atom/i.test(l));
-  return (hit ?? lines[lines.length - 1] ?? 'ffmpeg failed').replace(/^\[[^\]]+\]\s*/, '');
+  // ffmpeg prefixes many messages with the input path; FileError already names it
+  return (hit ?? lines[lines.length - 1] ?? 'ffmpeg failed').replace(/^\[[^\]]+\]\s*/, '').replace(/^\S+?: (?=[A-Z])/, '');
 }
 
 async function assertReadable(file: string): Promise<number> {

@@ -2,6 +2,7 @@
 // A crash leaves either the old file or the new one, never half of one.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { FileError } from './errors.js';
 
 let counter = 0;
 
@@ -49,14 +50,24 @@ export async function produceAtomic<T>(target: string, produce: (tmp: string) =>
   }
 }
 
-/** Write a directory through `fill(tmpDir)` then rename it to `target` (replacing nothing: target must not exist). */
-export async function produceDirAtomic<T>(target: string, fill: (tmpDir: string) => Promise<T>): Promise<T> {
-  const tmp = `${target}.tmp`;
-  await fs.rm(tmp, { recursive: true, force: true });
-  await fs.mkdir(tmp, { recursive: true });
+/**
+ * Write a directory through `fill(tmpDir)` then rename it to `target`. The temporary directory has
+ * a unique hidden name beside `target`. An existing `target` must be an empty directory, or one
+ * that `replaceable` accepts (e.g. an earlier output of the same command); a file, or a directory
+ * holding anything else, is refused and left untouched.
+ */
+export async function produceDirAtomic<T>(target: string, fill: (tmpDir: string) => Promise<T>, opts: { replaceable?: (dir: string) => Promise<boolean> } = {}): Promise<T> {
+  const existing = await fs.stat(target).catch(() => null);
+  if (existing) {
+    if (!existing.isDirectory()) throw new FileError(target, 'exists and is not a directory');
+    if ((await fs.readdir(target)).length > 0 && !(await opts.replaceable?.(target))) throw new FileError(target, 'exists and is not empty');
+  }
+  await fs.mkdir(path.dirname(path.resolve(target)), { recursive: true });
+  const tmp = tempPath(target);
+  await fs.mkdir(tmp);
   try {
     const out = await fill(tmp);
-    await fs.rm(target, { recursive: true, force: true });
+    if (existing) await fs.rm(target, { recursive: true, force: true });
     await fs.rename(tmp, target);
     return out;
   } catch (err) {

@@ -35,6 +35,15 @@ export interface ExportResult {
   bytes: Record<string, number>;
 }
 
+/** An earlier export (config.json of our format) may be replaced; any other non-empty directory is refused. */
+async function isExportedModelDir(dir: string): Promise<boolean> {
+  try {
+    return (JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')) as { format?: string }).format === MODEL_FORMAT;
+  } catch {
+    return false;
+  }
+}
+
 export async function exportModel(opts: ExportOptions): Promise<ExportResult> {
   const { system, ck } = await loadSystem(opts.ckpt, { ema: opts.ema ?? false });
   try {
@@ -83,7 +92,7 @@ export async function exportModel(opts: ExportOptions): Promise<ExportResult> {
         await fs.copyFile(path.join(ck.dir, TOKENIZER_FILE), path.join(tmp, MODEL_FILES.tokenizer));
         config.model.hash = await hashModelFiles(tmp);
         await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(config, null, 2) + '\n');
-      });
+      }, { replaceable: isExportedModelDir });
       return { dir: opts.out, config, bytes };
     } finally {
       vae.dispose();
