@@ -11,6 +11,7 @@
 // equally from both edges. Nothing else is cropped.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { SpacetimeError } from '../util/errors.js';
 import { produceDirAtomic, writeFileAtomic } from '../util/atomic.js';
 import { FileError, oneLine } from '../util/errors.js';
 import { Progress, type ProgressOptions } from '../util/progress.js';
@@ -219,6 +220,8 @@ export async function ingestVideos(opts: IngestOptions, progress: ProgressOption
       bar.update(before, `clips ${clips.length}`);
     }
     summary.clips = clips.length;
+    // nothing usable: leave no output directory behind (each failure was reported as it happened)
+    if (summary.ok === 0) throw new SpacetimeError(`all ${summary.inputs} inputs failed; ${opts.out} was not written`);
     await writeClips(tmp, clips);
     if (summary.failed.length) await writeFileAtomic(path.join(tmp, 'failures.jsonl'), summary.failed.map((f) => JSON.stringify(f)).join('\n') + '\n');
   });

@@ -12,11 +12,26 @@ export function tempPath(target: string): string {
   return path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${Date.now()}-${counter++}`);
 }
 
+/** A FileError naming `target` for a filesystem failure (EISDIR, ENOTDIR, EACCES, …), else the error itself. */
+export function writeError(target: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const why: Record<string, string> = {
+    EISDIR: 'is a directory',
+    ENOTDIR: 'a parent of this path is not a directory',
+    EEXIST: 'a parent of this path is not a directory',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on device',
+  };
+  return code && why[code] ? new FileError(target, `cannot write: ${why[code]}`) : err;
+}
+
 /** Write `data` to `target` atomically (temp file, fsync, rename). */
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
-  await fs.mkdir(path.dirname(path.resolve(target)), { recursive: true });
   const tmp = tempPath(target);
   try {
+    await fs.mkdir(path.dirname(path.resolve(target)), { recursive: true });
     const fh = await fs.open(tmp, 'w');
     try {
       await fh.writeFile(data);
@@ -26,8 +41,8 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
     }
     await fs.rename(tmp, target);
   } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
+    await fs.rm(tmp, { force: true }).catch(() => {});
+    throw writeError(target, err);
   }
 }
 

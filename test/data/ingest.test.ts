@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { bucketSize, coverSize, ingestVideos } from '../../src/data/ingest.js';
 import { CutDetector } from '../../src/data/scene-cut.js';
 import { readClips } from '../../src/data/clips.js';
@@ -118,6 +119,7 @@ describe('ingestVideos', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^error: ${bad.replace(/[.]/g, '\\.')}: `, 'm'));
     expect(r.stderr).toMatch(/error: all 1 inputs failed/);
+    expect(existsSync(path.join(dir, 'none-out'))).toBe(false);
     const f = runCli(['ingest', bad, '--out', path.join(dir, 'x'), '--max-side', '100']);
     expect(f.code).toBe(1);
     expect(f.stderr).toBe('error: --max-side: 100: must be a multiple of 16\n');
