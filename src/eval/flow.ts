@@ -6,7 +6,7 @@
 // pyramid. The solve is damped towards the current estimate, so textureless regions keep the
 // coarse-level motion instead of collapsing to zero.
 import type { Frame } from '../data/video.js';
-import { boxFilter, downsample, luma, resizeFlow, type Flow, type Plane } from './warp.js';
+import { bilerp, bilinearCell, boxFilter, downsample, luma, newCell, resizeFlow, type Flow, type Plane } from './warp.js';
 
 export interface FarnebackOptions {
   /** Max pyramid levels (coarsest side stays ≥ minSide). */
@@ -132,12 +132,6 @@ export function prepareFrame(f: Frame | Plane, o: FarnebackOptions = FARNEBACK_D
   return { levels };
 }
 
-function bilerp(src: Float32Array, w: number, x0: number, y0: number, x1: number, y1: number, fx: number, fy: number): number {
-  const a = src[y0 * w + x0] + fx * (src[y0 * w + x1] - src[y0 * w + x0]);
-  const b = src[y1 * w + x0] + fx * (src[y1 * w + x1] - src[y1 * w + x0]);
-  return a + fy * (b - a);
-}
-
 /** One Farnebäck iteration at one level, updating (u, v) in place. */
 function refine(e1: Expansion, e2: Expansion, u: Float32Array, v: Float32Array, r: number, damping: number): void {
   const { width: w, height: h } = e1;
@@ -147,6 +141,7 @@ function refine(e1: Expansion, e2: Expansion, u: Float32Array, v: Float32Array, 
   const G22 = new Float32Array(N);
   const H1 = new Float32Array(N);
   const H2 = new Float32Array(N);
+  const cell = newCell();
   let energy = 0;
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++) {
@@ -155,19 +150,12 @@ function refine(e1: Expansion, e2: Expansion, u: Float32Array, v: Float32Array, 
       const Y = y + v[i];
       // Points carried outside the image have no partner: they contribute nothing (damping holds them).
       if (X < -0.5 || Y < -0.5 || X > w - 0.5 || Y > h - 0.5) continue;
-      const xc = X < 0 ? 0 : X > w - 1 ? w - 1 : X;
-      const yc = Y < 0 ? 0 : Y > h - 1 ? h - 1 : Y;
-      const x0 = Math.floor(xc);
-      const y0 = Math.floor(yc);
-      const x1 = x0 + 1 < w ? x0 + 1 : x0;
-      const y1 = y0 + 1 < h ? y0 + 1 : y0;
-      const fx = xc - x0;
-      const fy = yc - y0;
-      const a11 = 0.5 * (e1.a11[i] + bilerp(e2.a11, w, x0, y0, x1, y1, fx, fy));
-      const a12 = 0.5 * (e1.a12[i] + bilerp(e2.a12, w, x0, y0, x1, y1, fx, fy));
-      const a22 = 0.5 * (e1.a22[i] + bilerp(e2.a22, w, x0, y0, x1, y1, fx, fy));
-      const db1 = -0.5 * (bilerp(e2.b1, w, x0, y0, x1, y1, fx, fy) - e1.b1[i]) + a11 * u[i] + a12 * v[i];
-      const db2 = -0.5 * (bilerp(e2.b2, w, x0, y0, x1, y1, fx, fy) - e1.b2[i]) + a12 * u[i] + a22 * v[i];
+      bilinearCell(X, Y, w, h, cell);
+      const a11 = 0.5 * (e1.a11[i] + bilerp(e2.a11, cell));
+      const a12 = 0.5 * (e1.a12[i] + bilerp(e2.a12, cell));
+      const a22 = 0.5 * (e1.a22[i] + bilerp(e2.a22, cell));
+      const db1 = -0.5 * (bilerp(e2.b1, cell) - e1.b1[i]) + a11 * u[i] + a12 * v[i];
+      const db2 = -0.5 * (bilerp(e2.b2, cell) - e1.b2[i]) + a12 * u[i] + a22 * v[i];
       G11[i] = a11 * a11 + a12 * a12;
       G12[i] = a12 * (a11 + a22);
       G22[i] = a12 * a12 + a22 * a22;

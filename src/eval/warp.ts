@@ -119,19 +119,52 @@ export function downsample(p: Plane): Plane {
   return { width: w, height: h, data };
 }
 
-/** Bilinear sample of a (H, W) plane at (x, y), coordinates clamped to the image. */
-export function sampleBilinear(src: Float32Array, w: number, h: number, x: number, y: number): number {
+/**
+ * The bilinear cell of point (x, y) clamped to a (H, W) image: the flat indices of its four
+ * corners and the fractions along x and y. Filled into `c` so per-pixel loops allocate nothing;
+ * one cell serves every plane or channel read at that point (bilerp).
+ */
+export interface BilinearCell {
+  i00: number;
+  i01: number;
+  i10: number;
+  i11: number;
+  fx: number;
+  fy: number;
+}
+
+export function newCell(): BilinearCell {
+  return { i00: 0, i01: 0, i10: 0, i11: 0, fx: 0, fy: 0 };
+}
+
+export function bilinearCell(x: number, y: number, w: number, h: number, c: BilinearCell): BilinearCell {
   x = x < 0 ? 0 : x > w - 1 ? w - 1 : x;
   y = y < 0 ? 0 : y > h - 1 ? h - 1 : y;
   const x0 = Math.floor(x);
   const y0 = Math.floor(y);
   const x1 = x0 + 1 < w ? x0 + 1 : x0;
   const y1 = y0 + 1 < h ? y0 + 1 : y0;
-  const fx = x - x0;
-  const fy = y - y0;
-  const a = src[y0 * w + x0] + fx * (src[y0 * w + x1] - src[y0 * w + x0]);
-  const b = src[y1 * w + x0] + fx * (src[y1 * w + x1] - src[y1 * w + x0]);
-  return a + fy * (b - a);
+  c.i00 = y0 * w + x0;
+  c.i01 = y0 * w + x1;
+  c.i10 = y1 * w + x0;
+  c.i11 = y1 * w + x1;
+  c.fx = x - x0;
+  c.fy = y - y0;
+  return c;
+}
+
+/** Bilinear read through a cell; interleaved data reads channel `ch` of `stride` channels. */
+export function bilerp(src: Float32Array, c: BilinearCell, stride = 1, ch = 0): number {
+  const a = src[c.i00 * stride + ch] + c.fx * (src[c.i01 * stride + ch] - src[c.i00 * stride + ch]);
+  const b = src[c.i10 * stride + ch] + c.fx * (src[c.i11 * stride + ch] - src[c.i10 * stride + ch]);
+  return a + c.fy * (b - a);
+}
+
+const scratch = newCell();
+
+/** Bilinear sample of a (H, W) plane at (x, y), coordinates clamped to the image. */
+export function sampleBilinear(src: Float32Array, w: number, h: number, x: number, y: number): number {
+  return bilerp(src, bilinearCell(x, y, w, h, scratch));
 }
 
 /**
@@ -161,28 +194,15 @@ export function warpImage(img: Float32Array, channels: number, flow: Flow, scale
   const { width: w, height: h } = flow;
   const out = new Float32Array(w * h * channels);
   const inside = new Uint8Array(w * h);
+  const cell = newCell();
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++) {
       const i = y * w + x;
-      let sx = x + scale * flow.u[i];
-      let sy = y + scale * flow.v[i];
+      const sx = x + scale * flow.u[i];
+      const sy = y + scale * flow.v[i];
       inside[i] = sx >= 0 && sx <= w - 1 && sy >= 0 && sy <= h - 1 ? 1 : 0;
-      sx = sx < 0 ? 0 : sx > w - 1 ? w - 1 : sx;
-      sy = sy < 0 ? 0 : sy > h - 1 ? h - 1 : sy;
-      const x0 = Math.floor(sx);
-      const y0 = Math.floor(sy);
-      const x1 = x0 + 1 < w ? x0 + 1 : x0;
-      const y1 = y0 + 1 < h ? y0 + 1 : y0;
-      const fx = sx - x0;
-      const fy = sy - y0;
-      const w00 = (1 - fx) * (1 - fy);
-      const w01 = fx * (1 - fy);
-      const w10 = (1 - fx) * fy;
-      const w11 = fx * fy;
-      for (let c = 0; c < channels; c++) {
-        out[i * channels + c] =
-          w00 * img[(y0 * w + x0) * channels + c] + w01 * img[(y0 * w + x1) * channels + c] + w10 * img[(y1 * w + x0) * channels + c] + w11 * img[(y1 * w + x1) * channels + c];
-      }
+      bilinearCell(sx, sy, w, h, cell);
+      for (let c = 0; c < channels; c++) out[i * channels + c] = bilerp(img, cell, channels, c);
     }
   return { data: out, inside };
 }
