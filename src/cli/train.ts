@@ -11,6 +11,7 @@ interface Args {
   out: string;
   config?: string;
   resume: boolean;
+  init?: string;
   steps?: number;
   seed?: number;
   backend: string;
@@ -25,18 +26,20 @@ export const trainCommand: CommandModule<object, Args> = {
       .option('out', { type: 'string', demandOption: true, describe: 'run directory' })
       .option('config', { type: 'string', describe: 'training config JSON (e.g. configs/train-tiny.json)' })
       .option('resume', { type: 'boolean', default: false, describe: "continue RUN/latest, rebuilt from its config.json (--steps may extend it)" })
+      .option('init', { type: 'string', describe: 'fine-tune: start from this checkpoint (or run dir) — its weights (EMA if stored), tokenizer, architecture and latent scale; lr, steps, logging come from --config' })
       .option('steps', { type: 'number', describe: 'total optimizer steps (overrides the config)' })
       .option('seed', { type: 'number', describe: 'seed for init, noise and data order (new runs only)' })
       .option('backend', { type: 'string', default: 'auto', choices: BACKENDS as unknown as string[], describe: 'tensor backend' })
       .example('$0 train --data data/latents --out runs/dit --config configs/train-tiny.json', 'train a tiny model')
-      .example('$0 train --data data/latents --out runs/dit --resume --steps 2000', 'continue and extend a run'),
+      .example('$0 train --data data/latents --out runs/dit --resume --steps 2000', 'continue and extend a run')
+      .example('$0 train --data data/latents --out runs/ft --init models/demo/checkpoints/dit --steps 200', 'fine-tune the shipped demo DiT on your latents (encoded with its VAE)'),
   handler: async (argv) => {
     for (const k of ['steps', 'seed'] as const) {
       const v = argv[k];
       if (v !== undefined && (!Number.isInteger(v) || v < (k === 'steps' ? 1 : 0))) throw new FlagError(k, `expected a ${k === 'steps' ? 'positive' : 'non-negative'} integer, got ${String(v)}`);
     }
     await selectBackend(argv.backend);
-    const r = await runTrain({ data: argv.data, out: argv.out, config: argv.config, resume: argv.resume, steps: argv.steps, seed: argv.seed });
+    const r = await runTrain({ data: argv.data, out: argv.out, config: argv.config, resume: argv.resume, init: argv.init, steps: argv.steps, seed: argv.seed });
     info(`train: step ${r.step}, loss ${r.loss.toFixed(4)}${r.stopped ? ' (interrupted)' : ''}`);
     process.stdout.write(`${r.checkpoint}\n`);
   },

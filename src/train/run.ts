@@ -2,6 +2,7 @@
 // checkpoint's config.json only), load the latent shards, build DiT + text encoder + tokenizer,
 // wire the data sampler (buckets or NaViT packing), TensorBoard logging, VAE-decoded previews,
 // keep-last-K checkpoints and graceful Ctrl-C, then call trainLoop (loop.ts).
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { encodeImage } from '../data/image.js';
 import { loadVAE, type VAE } from '../model/vae.js';
@@ -14,7 +15,7 @@ import { Rng, type RngState } from '../util/rng.js';
 import { sampleLatent as sampleStored } from '../data/shards.js';
 import { BucketSampler, planBuckets, tokenCount, type LoaderState } from './bucket.js';
 import { buildSystem, loadSystem, TOKENIZER_FILE, type System } from './build.js';
-import { assignParams, listCheckpoints, paramsToTensors, saveCheckpoint } from './checkpoint.js';
+import { assignParams, listCheckpoints, paramsToTensors, resolveCheckpointDir, saveCheckpoint } from './checkpoint.js';
 import { assertResolved, loadTrainConfig, type TrainConfig } from './config.js';
 import { gatherBatch, latentStd, loadLatents, type LatentDataset } from './data.js';
 import { Ema } from './ema.js';
@@ -29,6 +30,9 @@ export interface TrainOptions {
   out: string;
   config?: string;
   resume?: boolean;
+  /** Fine-tune: start a new run from this checkpoint's weights (EMA when stored), tokenizer,
+   *  model/text architecture and latent scale; optimizer, step and schedule start afresh. */
+  init?: string;
   steps?: number;
   seed?: number;
   /** Stop (with a checkpoint) once this step is reached, leaving the schedule unchanged. */
@@ -60,6 +64,8 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
   const existing = await listCheckpoints(opts.out);
   let cfg: TrainConfig;
   let resumed: Awaited<ReturnType<typeof loadSystem>> | null = null;
+  let initial: Awaited<ReturnType<typeof loadSystem>> | null = null;
+  if (opts.resume && opts.init) throw new FlagError('init', '--init starts a new run from a checkpoint; it cannot be combined with --resume');
   if (opts.resume) {
     if (existing.length === 0) throw new FlagError('resume', `${opts.out} holds no checkpoint to resume from`);
     resumed = await loadSystem(opts.out, { withOptimizer: true });
@@ -73,19 +79,29 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
   } else {
     if (existing.length > 0) throw new FlagError('out', `${opts.out} already holds checkpoints; pass --resume to continue it or choose a new --out`);
     cfg = await loadTrainConfig(opts.config, { steps: opts.steps, seed: opts.seed });
+    if (opts.init) {
+      initial = await loadInitSystem(opts.init);
+      const from = initial.ck.config;
+      cfg = { ...cfg, model: from.model, text: from.text, data: { ...cfg.data, latentScale: from.data.latentScale } };
+      info(`init: fine-tuning ${initial.ck.dir} (step ${initial.ck.step}); model, text encoder, tokenizer and latent scale come from it`);
+    }
   }
 
   const ds = await loadLatents(opts.data);
   const prevData = (resumed?.ck.state as Partial<TrainState> | undefined)?.data;
   if (prevData && prevData !== path.resolve(opts.data)) warn(`resuming on ${path.resolve(opts.data)}, the run was trained on ${prevData}: the data order will not continue exactly`);
   const C = ds.shapes[0][3];
-  if (C !== cfg.model.latentChannels) throw new FileError(opts.data, `latents have ${C} channels but model.latentChannels is ${cfg.model.latentChannels}`);
+  if (C !== cfg.model.latentChannels) {
+    initial?.system.dispose();
+    throw new FileError(opts.data, `latents have ${C} channels but ${initial ? `the --init model (${opts.init})` : 'model.latentChannels'} is ${cfg.model.latentChannels}`);
+  }
   if (cfg.data.latentScale === 'auto') cfg = { ...cfg, data: { ...cfg.data, latentScale: 1 / latentStd(ds) } };
   assertResolved(cfg);
   const scale = cfg.data.latentScale;
 
   let system: System;
   if (resumed) system = resumed.system;
+  else if (initial) system = initial.system;
   else {
     const tokenizer = BpeTokenizer.train(ds.rows.map((r) => r.caption), cfg.text.vocabSize);
     system = buildSystem(cfg, tokenizer);
@@ -203,6 +219,16 @@ function makeData(ds: LatentDataset, cfg: TrainConfig, scale: number, rng: Rng, 
     return { kind: 'pack', clips, rows: planPacking(idx.map((i) => tokens[i]), cfg.data.targetTokens), patch };
   };
   return { nextBatch, loaderState: () => sampler.state(), evalBatch };
+}
+
+/** The system of a fine-tune's starting checkpoint: its EMA weights when stored, else its model weights. */
+async function loadInitSystem(dir: string): Promise<Awaited<ReturnType<typeof loadSystem>>> {
+  const ckpt = await resolveCheckpointDir(dir);
+  const hasEma = await fs.stat(path.join(ckpt, 'ema.safetensors')).then(
+    () => true,
+    () => false,
+  );
+  return loadSystem(ckpt, { ema: hasEma });
 }
 
 /** Sample with the EMA weights (swapped in, then restored) and decode with the VAE. */

@@ -8,8 +8,8 @@ import { loadTrainConfig, parseTrainConfig } from '../../src/train/config.js';
 const CONFIGS = path.resolve(import.meta.dirname, '../../configs');
 
 describe('train config', () => {
-  it('every configs/train*.json is valid', async () => {
-    const files = (await fs.readdir(CONFIGS)).filter((f) => /^train.*\.json$/.test(f));
+  it('every configs/train*.json, configs/finetune.json and configs/demo-model/dit.json is valid', async () => {
+    const files = [...(await fs.readdir(CONFIGS)).filter((f) => /^train.*\.json$/.test(f)), 'finetune.json', 'demo-model/dit.json'];
     expect(files.length).toBeGreaterThanOrEqual(3);
     for (const f of files) {
       const cfg = await loadTrainConfig(path.join(CONFIGS, f));

@@ -107,6 +107,38 @@ describe('runTrain', () => {
     await expect(runTrain({ data, out: path.join(root, 'bad2'), config: await writeConfig('bad2.json', { model: { preset: 'DiT-T/2', latentChannels: 3 } }), progress: sink })).rejects.toThrow(/latents have 4 channels but model\.latentChannels is 3/);
   });
 
+  it('--init fine-tunes from a checkpoint: its EMA weights, tokenizer and architecture, a fresh step count; bad combinations are named', async () => {
+    const base = path.join(root, 'runInitBase');
+    await runTrain({ data, out: base, config: await writeConfig('base.json'), progress: sink });
+    const src = await loadSystem(base, { ema: true });
+    const want = paramsToTensors(src.system.params);
+    const tok = JSON.stringify(src.system.tokenizer.toJSON());
+    const scale = src.ck.config.data.latentScale;
+    src.system.dispose();
+    // the fine-tune config asks for another architecture and lr: the architecture comes from --init
+    const ftCfg = await writeConfig('ft.json', { model: { preset: 'DiT-T/2', hidden: 32, depth: 2, heads: 2, textWidth: 32, latentChannels: 4 }, lr: { lr: 1e-9, warmupSteps: 0 }, steps: 2 });
+    const ft = path.join(root, 'runInit');
+    const r = await runTrain({ data, out: ft, config: ftCfg, init: base, progress: sink });
+    expect(r.step).toBe(2);
+    const got = await loadSystem(ft, { ema: false });
+    expect(got.ck.config.model.hidden).toBe(16);
+    expect(got.ck.config.data.latentScale).toBe(scale);
+    expect(got.ck.config.lr.lr).toBe(1e-9);
+    expect(JSON.stringify(got.system.tokenizer.toJSON())).toBe(tok);
+    // lr 1e-9 for 2 steps: the weights are the init's EMA weights to within the update size
+    const have = paramsToTensors(got.system.params);
+    let maxDiff = 0;
+    for (const [k, v] of Object.entries(want)) {
+      const a = v.data as Float32Array;
+      const b = have[k].data as Float32Array;
+      for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+    }
+    expect(maxDiff).toBeLessThan(1e-6);
+    got.system.dispose();
+    await expect(runTrain({ data, out: path.join(root, 'runInitBad'), init: base, resume: true, progress: sink })).rejects.toThrow(/--init .* cannot be combined with --resume/);
+    await expect(runTrain({ data, out: path.join(root, 'runInitMissing'), init: path.join(root, 'nope'), progress: sink })).rejects.toThrow(/nope/);
+  });
+
   it('DDPM (v, zero terminal SNR, min-SNR) with packing trains, logs VAE previews, and samples with ddim', async () => {
     const out = path.join(root, 'pack');
     const objective = { kind: 'ddpm', ddpm: { schedule: 'linear', prediction: 'v', zeroTerminalSnr: true }, weighting: 'min-snr' };
