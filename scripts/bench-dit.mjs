@@ -18,6 +18,8 @@ if (workers > 1) {
   const p = await benchDataParallel({ workers, preset: flag('preset', 'DiT-bench'), steps: num('steps', 10), warmup: num('warmup', 2), batch: num('batch', 4) });
   console.log(`data-parallel wasm, ${p.workers} workers, ${p.tokensPerStep} tokens/step, replicas in sync: ${p.replicasInSync}`);
   console.log(`train step: median ${p.trainMs.toFixed(1)} ms → ${p.trainTokensPerSec.toFixed(1)} tokens/s   (steps: ${p.stepMs.map((x) => x.toFixed(0)).join(', ')}; per-worker compute median ${p.computeMs.toFixed(0)} ms)`);
+  console.log(`worker thread CPU time per step: ${p.workerCpuMs.map((x) => x.toFixed(0)).join(', ')} ms → ${p.cpuTokensPerSec.toFixed(1)} tokens/s with a free core per worker`);
+  p.parts.forEach((q, r) => console.log(`  worker ${r}: ${Object.entries(q).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')} ms`));
   const out = flag('json');
   if (out) writeFileSync(out, JSON.stringify(p, null, 2));
   process.exit(0);

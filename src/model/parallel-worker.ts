@@ -1,10 +1,20 @@
 // One data-parallel worker of the DiT benchmark (parallel.ts): its own tfjs + wasm instance, its
-// own shard of the batch, and a synchronous gradient all-reduce through a SharedArrayBuffer
-// (data parallelism as in Goyal et al. 2017, "Accurate, Large Minibatch SGD"): every worker writes
-// its gradients into its slot, waits at a barrier, averages all slots in the same order (so every
-// replica applies bit-identical updates), and waits again before the slots are reused.
+// own shard of the batch, and a synchronous exchange through SharedArrayBuffers (data parallelism
+// as in Goyal et al. 2017, "Accurate, Large Minibatch SGD", with the optimizer state sharded as in
+// ZeRO stage 1, Rajbhandari et al. 2020). Per step:
+//   1. forward + backward on the local shard; the gradients go into this worker's slot of one
+//      flat buffer (one dataSync per parameter, no per-parameter exchange);
+//   2. barrier; each worker sums the slots over its own range of the flat parameter vector only
+//      (reduce-scatter) and publishes the sum of squares of its range;
+//   3. barrier; the global norm gives the clipping factor; each worker runs AdamW (flat-adamw.ts)
+//      on its range, writing the new values into the shared weight buffer;
+//   4. barrier; every worker uploads the whole shared weight buffer into its variables (all-gather).
+// The sums run over the slots in the same order everywhere, so every replica holds bit-identical
+// weights after each step.
 import * as tf from '@tensorflow/tfjs-core';
+import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import { adamwShard, flatLayout, shardRange } from '../train/flat-adamw.js';
 import { selectBackend } from './backend.js';
 import { createDiT } from './dit.js';
 import { resolveDiTConfig } from './presets.js';
@@ -21,16 +31,20 @@ interface WorkerArgs {
   steps: number;
   seed: number;
   lr: number;
-  grads: SharedArrayBuffer;
-  ctrl: SharedArrayBuffer;
+  clipNorm: number;
+  grads: SharedArrayBuffer; // world × total float32
+  weights: SharedArrayBuffer; // total float32
+  norms: SharedArrayBuffer; // world float64
+  ctrl: SharedArrayBuffer; // int32 barrier counter
 }
 
 const a = workerData as WorkerArgs;
 const ctrl = new Int32Array(a.ctrl);
+let round = 0;
 
-/** Block until every worker has arrived `round` times. */
-function barrier(round: number): void {
-  const target = round * a.world;
+/** Block until every worker has arrived here as often as this one. */
+function barrier(): void {
+  const target = ++round * a.world;
   if (Atomics.add(ctrl, 0, 1) + 1 >= target) {
     Atomics.notify(ctrl, 0);
     return;
@@ -38,29 +52,60 @@ function barrier(round: number): void {
   for (let cur = Atomics.load(ctrl, 0); cur < target; cur = Atomics.load(ctrl, 0)) Atomics.wait(ctrl, 0, cur);
 }
 
+/** CPU time of the calling thread in ms (Linux /proc; NaN elsewhere), 10 ms resolution. */
+function threadCpuMs(): number {
+  try {
+    const f = readFileSync('/proc/thread-self/stat', 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) * 10; // utime + stime, clock ticks of 10 ms
+  } catch {
+    return NaN;
+  }
+}
+
 await selectBackend('wasm', { quiet: true });
 await ensureGradients();
 const cfg = resolveDiTConfig(a.preset);
 const model = createDiT(cfg, a.seed);
-for (const v of model.params.values()) tf.tidy(() => v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.02, 'float32', a.seed + 7))));
 const vars = [...model.params.values()];
-const offsets: number[] = [];
-let total = 0;
-for (const v of vars) {
-  offsets.push(total);
-  total += v.size;
-}
+const layout = flatLayout(vars.map((v) => v.shape));
+const total = layout.total;
 const slots = new Float32Array(a.grads);
+const weights = new Float32Array(a.weights);
+const norms = new Float64Array(a.norms);
 const mine = slots.subarray(a.rank * total, (a.rank + 1) * total);
+const [lo, hi] = shardRange(total, a.rank, a.world);
+const gsum = new Float32Array(total); // only [lo, hi) is used
+const m = new Float32Array(hi - lo);
+const v = new Float32Array(hi - lo);
+
+/** Every variable ← its range of the shared weight buffer. */
+function upload(): void {
+  vars.forEach((p, i) => {
+    const t = tf.tensor(weights.subarray(layout.offsets[i], layout.offsets[i] + layout.sizes[i]), p.shape);
+    p.assign(t);
+    t.dispose();
+  });
+}
+
+// Rank 0 publishes the initial weights (perturbed so that adaLN-Zero's gates carry work; tfjs
+// treats seed 0 as "unseeded", hence the offset); everyone starts from them.
+if (a.rank === 0) {
+  for (const p of vars) tf.tidy(() => p.assign(tf.add(p, tf.randomNormal(p.shape, 0, 0.02, 'float32', a.seed + 7))));
+  vars.forEach((p, i) => weights.set(p.dataSync() as Float32Array, layout.offsets[i]));
+}
+barrier();
+upload();
+
 const s = a.seed + 1000 * (a.rank + 1);
 const x0 = tf.randomNormal([a.shard, a.frames, a.size, a.size, cfg.latentChannels], 0, 1, 'float32', s) as tf.Tensor5D;
 const eps = tf.randomNormal(x0.shape, 0, 1, 'float32', s + 1) as tf.Tensor5D;
 const t = tf.randomUniform([a.shard], 0, 1, 'float32', s + 2) as tf.Tensor1D;
 const text = { emb: tf.randomNormal([a.shard, a.textLen, cfg.textWidth], 0, 1, 'float32', s + 3) as tf.Tensor3D, mask: tf.ones([a.shard, a.textLen]) as tf.Tensor2D };
-const avg = new Float32Array(total);
 
 for (let step = 0; step < a.steps; step++) {
   const t0 = performance.now();
+  const c0 = threadCpuMs();
   const { value, grads } = tf.variableGrads(
     () =>
       tf.tidy(() => {
@@ -70,24 +115,45 @@ for (let step = 0; step < a.steps; step++) {
       }),
     vars,
   );
-  vars.forEach((v, i) => mine.set(grads[v.name].dataSync() as Float32Array, offsets[i]));
+  const tCompute = performance.now();
+  vars.forEach((p, i) => mine.set(grads[p.name].dataSync() as Float32Array, layout.offsets[i]));
   const loss = value.dataSync()[0];
   value.dispose();
   tf.dispose(grads);
-  const tCompute = performance.now();
-  barrier(2 * step + 1);
-  avg.set(slots.subarray(0, total));
+  const tRead = performance.now();
+  barrier();
+  const tWait1 = performance.now();
+  // reduce-scatter: the sum over workers of my range, and its squared norm
+  gsum.set(slots.subarray(lo, hi), lo);
   for (let r = 1; r < a.world; r++) {
     const o = slots.subarray(r * total, (r + 1) * total);
-    for (let j = 0; j < total; j++) avg[j] += o[j];
+    for (let j = lo; j < hi; j++) gsum[j] += o[j];
   }
-  tf.tidy(() => {
-    vars.forEach((v, i) => v.assign(tf.sub(v, tf.mul(tf.tensor(avg.subarray(offsets[i], offsets[i] + v.size), v.shape), a.lr / a.world))));
+  let sq = 0;
+  for (let j = lo; j < hi; j++) sq += gsum[j] * gsum[j];
+  norms[a.rank] = sq / (a.world * a.world);
+  barrier();
+  let norm2 = 0;
+  for (let r = 0; r < a.world; r++) norm2 += norms[r];
+  const norm = Math.sqrt(norm2);
+  const clip = a.clipNorm > 0 && norm > a.clipNorm ? a.clipNorm / (norm + 1e-6) : 1;
+  adamwShard(layout, lo, hi, weights, gsum, m, v, step + 1, a.lr, clip / a.world, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+  const tOpt = performance.now();
+  barrier();
+  const tWait2 = performance.now();
+  upload();
+  const tEnd = performance.now();
+  parentPort?.postMessage({
+    kind: 'step',
+    rank: a.rank,
+    step,
+    loss,
+    ms: tEnd - t0,
+    cpuMs: threadCpuMs() - c0,
+    parts: { compute: tCompute - t0, readGrads: tRead - tCompute, wait: tWait1 - tRead + (tWait2 - tOpt), reduceAndAdamW: tOpt - tWait1, upload: tEnd - tWait2 },
   });
-  barrier(2 * step + 2);
-  parentPort?.postMessage({ kind: 'step', rank: a.rank, step, loss, computeMs: tCompute - t0, ms: performance.now() - t0 });
 }
 let checksum = 0;
-for (const v of vars) checksum += tf.tidy(() => tf.sum(tf.abs(v)).dataSync()[0]);
+for (const p of vars) checksum += tf.tidy(() => tf.sum(tf.abs(p)).dataSync()[0]);
 parentPort?.postMessage({ kind: 'done', rank: a.rank, checksum });
 model.dispose();
