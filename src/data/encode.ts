@@ -18,6 +18,7 @@ import { Progress } from '../util/progress.js';
 import { type Clip, clipPath, readClips } from './clips.js';
 import { type LatentDtype, type LatentRow, type LatentStats, type ManifestBase, MANIFEST, buildShards, parseShardSpec, readManifest } from './shards.js';
 import { type Frame, readVideo } from './video.js';
+import { makeDirs } from '../util/atomic.js';
 
 export interface EncodeOptions {
   /** VAE checkpoint directory or run directory (→ latest). */
@@ -124,7 +125,7 @@ export async function encodeDataset(opts: EncodeOptions): Promise<EncodeResult> 
   const { vae, dir: ckptDir, hash } = await loadVAE(opts.vae);
   try {
     const base: ManifestBase = { schema_version: 1, vae: { id: await vaeId(ckptDir), config_hash: hash }, dtype, stats, version: 1 };
-    await fs.mkdir(opts.out, { recursive: true });
+    await makeDirs(opts.out);
     const old = await readManifest(opts.out).catch(() => null);
     if (old && (old.vae.id !== base.vae.id || old.dtype !== dtype || old.stats !== stats)) {
       throw new FileError(path.join(opts.out, MANIFEST), `was written with VAE ${old.vae.id} (${old.stats}, ${old.dtype}); this run uses ${base.vae.id} (${stats}, ${dtype}): choose another --out`);

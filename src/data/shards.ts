@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { FileError, FlagError, SpacetimeError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { makeDirs, writeFileAtomic } from '../util/atomic.js';
 import type { Rng } from '../util/rng.js';
 import { decodeShard, encodeShard, type LatentDtype, type LatentRow } from './shard-format.js';
 
@@ -65,7 +65,7 @@ async function removeStaleTemps(dir: string, name: string): Promise<void> {
 export async function writeShard(dir: string, index: number, rows: LatentRow[], opts: { dtype: LatentDtype; version?: number }): Promise<ShardEntry> {
   const file = shardFile(index, opts.version);
   const bytes = encodeShard(rows, opts.dtype);
-  await fs.mkdir(dir, { recursive: true });
+  await makeDirs(dir);
   await removeStaleTemps(dir, file);
   await writeFileAtomic(path.join(dir, file), bytes);
   return { file, rows: rows.length, sha256: sha256(bytes) };

@@ -4,6 +4,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { FlagError } from '../util/errors.js';
+import { makeDirs } from '../util/atomic.js';
 
 export interface DemoPaths {
   out: string;
@@ -65,6 +66,6 @@ export async function prepareOut(out: string, force: boolean): Promise<DemoPaths
     if (foreign.length) throw new FlagError('out', `${out} holds files the demo did not write (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); --force only replaces a previous demo`);
     for (const n of names.filter(ours)) await fs.rm(path.join(p.out, n), { recursive: true, force: true });
   }
-  await fs.mkdir(p.out, { recursive: true });
+  await makeDirs(p.out);
   return p;
 }

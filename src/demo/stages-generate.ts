@@ -7,7 +7,7 @@ import { clipPath, readClips } from '../data/clips.js';
 import { writeImage } from '../data/image.js';
 import { readVideo } from '../data/video.js';
 import { runGenerate, type GenerateJob } from '../infer/generate-run.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { makeDirs, writeFileAtomic } from '../util/atomic.js';
 import { FileError } from '../util/errors.js';
 import type { DemoConfig } from './config.js';
 import type { DemoPaths } from './paths.js';
@@ -32,7 +32,7 @@ async function synthClip(p: DemoPaths, index: number): Promise<{ file: string; c
 /** Stage 7: t2v, i2v and extension clips in one set of ONNX sessions. */
 export async function generateStage(cfg: DemoConfig, p: DemoPaths): Promise<{ clips: GeneratedClip[]; metrics: Metrics }> {
   const g = cfg.generate;
-  await fs.mkdir(p.clips, { recursive: true });
+  await makeDirs(p.clips);
   const i2vSrc = await synthClip(p, g.i2v.clip);
   const firstFrame = path.join(p.clips, 'i2v-first-frame.png');
   const { frames } = await readVideo(i2vSrc.file);

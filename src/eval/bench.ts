@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { readVideo, type Frame } from '../data/video.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { makeDirs, writeFileAtomic } from '../util/atomic.js';
 import { FileError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { featuresFromFlag } from './features.js';
@@ -263,7 +263,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     }
     results.baseline = { file: o.baseline, delta };
   }
-  await fs.mkdir(o.out, { recursive: true });
+  await makeDirs(o.out);
   await writeFileAtomic(path.join(o.out, 'results.json'), JSON.stringify(results, null, 1) + '\n');
   await writeFileAtomic(path.join(o.out, 'report.html'), await renderReport(results, strips, base));
   return results;

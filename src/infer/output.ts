@@ -3,7 +3,7 @@
 // container and write the JSON sidecar `<out>.json` with every setting and timing.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../util/atomic.js';
+import { makeDirs, writeFileAtomic } from '../util/atomic.js';
 import { FileError } from '../util/errors.js';
 import { writeImage } from '../data/image.js';
 import { readVideo, writeVideo, type Frame } from '../data/video.js';
@@ -32,7 +32,7 @@ export async function writeGenerated(out: string, frames: readonly Frame[], info
   let stored: Frame[];
   if (isDir) {
     const dir = ext === '.png' ? out.slice(0, -4) : out;
-    await fs.mkdir(dir, { recursive: true });
+    await makeDirs(dir);
     await Promise.all(marked.map((f, i) => writeImage(path.join(dir, `frame-${String(i).padStart(5, '0')}.png`), f)));
     stored = marked;
   } else {

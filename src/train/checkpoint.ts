@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { z } from 'zod';
 import type { ParamStore } from '../model/types.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { makeDirs, writeFileAtomic } from '../util/atomic.js';
 import { FileError } from '../util/errors.js';
 import { readJsonFile } from '../util/json-file.js';
 import { readSafetensors, tensorToFloat32, writeSafetensors, type TensorData } from './safetensors.js';
@@ -68,7 +68,7 @@ export async function saveCheckpoint(runDir: string, step: number, content: Chec
   const name = checkpointName(step);
   const target = path.join(runDir, name);
   const tmp = `${target}.tmp`;
-  await fs.mkdir(runDir, { recursive: true });
+  await makeDirs(runDir);
   await fs.rm(tmp, { recursive: true, force: true });
   await fs.mkdir(tmp);
   try {

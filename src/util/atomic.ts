@@ -1,6 +1,6 @@
 // Atomic outputs: everything is written to a temporary name in the same directory and renamed.
 // A crash leaves either the old file or the new one, never half of one.
-import { promises as fs } from 'node:fs';
+import { promises as fs, rmSync } from 'node:fs';
 import path from 'node:path';
 import { FileError } from './errors.js';
 
@@ -27,11 +27,34 @@ export function writeError(target: string, err: unknown): unknown {
   return code && why[code] ? new FileError(target, `cannot write: ${why[code]}`) : err;
 }
 
+/**
+ * mkdir -p that always ends: fs.mkdir(…, { recursive: true }) never returns on some virtual file
+ * systems (a missing path under /proc loops inside Node). Creates each missing ancestor in turn;
+ * a failure names the directory (FileError) instead.
+ */
+export async function makeDirs(dir: string): Promise<void> {
+  const abs = path.resolve(dir);
+  const st = await fs.stat(abs).catch(() => null);
+  if (st) {
+    if (!st.isDirectory()) throw new FileError(abs, 'cannot create directory: a file is in the way');
+    return;
+  }
+  const parent = path.dirname(abs);
+  if (parent !== abs) await makeDirs(parent);
+  try {
+    await fs.mkdir(abs);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    throw new FileError(abs, `cannot create directory (${code ?? String(err)})`);
+  }
+}
+
 /** Write `data` to `target` atomically (temp file, fsync, rename). */
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
   const tmp = tempPath(target);
   try {
-    await fs.mkdir(path.dirname(path.resolve(target)), { recursive: true });
+    await makeDirs(path.dirname(path.resolve(target)));
     const fh = await fs.open(tmp, 'w');
     try {
       await fh.writeFile(data);
@@ -52,7 +75,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
  * tools that pick a format from it still do.
  */
 export async function produceAtomic<T>(target: string, produce: (tmp: string) => Promise<T>): Promise<T> {
-  await fs.mkdir(path.dirname(path.resolve(target)), { recursive: true });
+  await makeDirs(path.dirname(path.resolve(target)));
   const ext = path.extname(target);
   const tmp = tempPath(target) + ext;
   try {
@@ -77,9 +100,10 @@ export async function produceDirAtomic<T>(target: string, fill: (tmpDir: string)
     if (!existing.isDirectory()) throw new FileError(target, 'exists and is not a directory');
     if ((await fs.readdir(target)).length > 0 && !(await opts.replaceable?.(target))) throw new FileError(target, 'exists and is not empty');
   }
-  await fs.mkdir(path.dirname(path.resolve(target)), { recursive: true });
+  await makeDirs(path.dirname(path.resolve(target)));
   const tmp = tempPath(target);
   await fs.mkdir(tmp);
+  liveTemps(tmp, true);
   try {
     const out = await fill(tmp);
     if (existing) await fs.rm(target, { recursive: true, force: true });
@@ -88,5 +112,25 @@ export async function produceDirAtomic<T>(target: string, fill: (tmpDir: string)
   } catch (err) {
     await fs.rm(tmp, { recursive: true, force: true });
     throw err;
+  } finally {
+    liveTemps(tmp, false);
+  }
+}
+
+// Temporary output directories being filled right now. While there is one, Ctrl-C (SIGINT) or
+// SIGTERM removes them before the process exits (130 / 143), so an interrupted synth, ingest or
+// export leaves nothing behind. The handlers are installed only while a directory is live, so
+// commands with their own graceful stop (train) keep it.
+const temps = new Set<string>();
+function onSignal(sig: NodeJS.Signals): void {
+  for (const t of temps) rmSync(t, { recursive: true, force: true });
+  process.exit(sig === 'SIGINT' ? 130 : 143);
+}
+function liveTemps(tmp: string, live: boolean): void {
+  if (live) {
+    if (temps.size === 0) for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, onSignal);
+    temps.add(tmp);
+  } else if (temps.delete(tmp) && temps.size === 0) {
+    for (const s of ['SIGINT', 'SIGTERM'] as const) process.off(s, onSignal);
   }
 }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { produceDirAtomic } from '../../src/util/atomic.js';
+import { makeDirs, produceDirAtomic } from '../../src/util/atomic.js';
 import { tmpDir } from '../helpers.js';
 
 const dir = tmpDir();
@@ -38,5 +38,21 @@ describe('produceDirAtomic', () => {
     expect(await fs.readFile(path.join(out, 'out.txt'), 'utf8')).toBe('new');
     await produceDirAtomic(out, async (tmp) => fs.writeFile(path.join(tmp, 'out.txt'), 'newer'), { replaceable: ours });
     expect(await fs.readFile(path.join(out, 'out.txt'), 'utf8')).toBe('newer');
+  });
+});
+
+describe('makeDirs', () => {
+  it('creates missing ancestors, accepts an existing directory, and names the path it cannot create', async () => {
+    const root = tmpDir();
+    const deep = path.join(root, 'a', 'b', 'c');
+    await makeDirs(deep);
+    expect((await fs.stat(deep)).isDirectory()).toBe(true);
+    await makeDirs(deep);
+    await fs.writeFile(path.join(root, 'file'), 'x');
+    await expect(makeDirs(path.join(root, 'file', 'sub'))).rejects.toThrow(`${path.join(root, 'file')}: cannot create directory: a file is in the way`);
+  });
+
+  it('ends with an error under /proc, where fs.mkdir recursive never returns', async () => {
+    await expect(makeDirs('/proc/spacetime-no-such/dir')).rejects.toThrow('/proc/spacetime-no-such: cannot create directory (ENOENT)');
   });
 });
