@@ -14,6 +14,7 @@ interface Args {
   init?: string;
   steps?: number;
   seed?: number;
+  workers?: number;
   backend: string;
 }
 
@@ -29,17 +30,19 @@ export const trainCommand: CommandModule<object, Args> = {
       .option('init', { type: 'string', describe: 'fine-tune: start from this checkpoint (or run dir) — its weights (EMA if stored), tokenizer, architecture and latent scale; lr, steps, logging come from --config' })
       .option('steps', { type: 'number', describe: 'total optimizer steps (overrides the config)' })
       .option('seed', { type: 'number', describe: 'seed for init, noise and data order (new runs only)' })
+      .option('workers', { type: 'number', describe: 'data-parallel worker threads, each computing a contiguous part of every batch (wasm/cpu backend; overrides config parallel.workers; 1 = this thread)' })
       .option('backend', { type: 'string', default: 'auto', choices: BACKENDS as unknown as string[], describe: 'tensor backend' })
       .example('$0 train --data data/latents --out runs/dit --config configs/train-tiny.json', 'train a tiny model')
       .example('$0 train --data data/latents --out runs/dit --resume --steps 2000', 'continue and extend a run')
+      .example('$0 train --data data/latents --out runs/dit --config configs/train-tiny.json --backend wasm --workers 2', 'train on two cores (data-parallel)')
       .example('$0 train --data data/latents --out runs/ft --init models/demo/checkpoints/dit --steps 200', 'fine-tune the shipped demo DiT on your latents (encoded with its VAE)'),
   handler: async (argv) => {
-    for (const k of ['steps', 'seed'] as const) {
+    for (const k of ['steps', 'seed', 'workers'] as const) {
       const v = argv[k];
-      if (v !== undefined && (!Number.isInteger(v) || v < (k === 'steps' ? 1 : 0))) throw new FlagError(k, `expected a ${k === 'steps' ? 'positive' : 'non-negative'} integer, got ${String(v)}`);
+      if (v !== undefined && (!Number.isInteger(v) || v < (k === 'seed' ? 0 : 1))) throw new FlagError(k, `expected a ${k === 'seed' ? 'non-negative' : 'positive'} integer, got ${String(v)}`);
     }
     await selectBackend(argv.backend);
-    const r = await runTrain({ data: argv.data, out: argv.out, config: argv.config, resume: argv.resume, init: argv.init, steps: argv.steps, seed: argv.seed });
+    const r = await runTrain({ data: argv.data, out: argv.out, config: argv.config, resume: argv.resume, init: argv.init, steps: argv.steps, seed: argv.seed, workers: argv.workers });
     info(`train: step ${r.step}, loss ${r.loss.toFixed(4)}${r.stopped ? ' (interrupted)' : ''}`);
     process.stdout.write(`${r.checkpoint}\n`);
   },

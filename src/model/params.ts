@@ -47,11 +47,18 @@ export function createParams(specs: readonly ParamSpec[], seed: number): ParamSt
   const store: ParamStore = new Map();
   for (const s of specs) {
     if (store.has(s.name)) throw new SpacetimeError(`duplicate parameter name ${s.name}`);
-    store.set(s.name, tf.variable(tf.tensor(initValues(s, rng), s.shape), true, `${s.name}#${seed}#${uniq++}`));
+    store.set(s.name, toVariable(tf.tensor(initValues(s, rng), s.shape), `${s.name}#${seed}#${uniq++}`));
   }
   return store;
 }
 let uniq = 0;
+
+/** A trainable variable holding `t`'s values; `t` itself is disposed (the variable shares its data). */
+function toVariable(t: tf.Tensor, name: string): tf.Variable {
+  const v = tf.variable(t, true, name);
+  t.dispose();
+  return v;
+}
 
 /** A serialised tensor as the checkpoint reader hands it over. */
 export interface RawTensor {
@@ -77,7 +84,7 @@ export function loadParams(specs: readonly ParamSpec[], tensors: Record<string, 
   const extra = Object.keys(tensors).filter((k) => !known.has(k));
   if (extra.length > 0) throw new SpacetimeError(`${what}: unexpected parameter '${extra[0]}'${extra.length > 1 ? ` (and ${extra.length - 1} more)` : ''}`);
   const store: ParamStore = new Map();
-  for (const s of specs) store.set(s.name, tf.variable(tf.tensor(tensors[s.name].data, s.shape), true, `${s.name}#load#${uniq++}`));
+  for (const s of specs) store.set(s.name, toVariable(tf.tensor(tensors[s.name].data, s.shape), `${s.name}#load#${uniq++}`));
   return store;
 }
 

@@ -91,6 +91,11 @@ export const TrainConfigSchema = z
       .strict()
       .prefault({}),
     seed: z.number().int().min(0).default(0),
+    /** Data-parallel worker threads (parallel-train.ts); 1 = train in this thread. `--workers` overrides. */
+    parallel: z
+      .object({ workers: z.number().int().min(1).default(1) })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -9,7 +9,7 @@ import { Rng } from '../util/rng.js';
 import type { ClipBatch } from './data.js';
 import type { Ema } from './ema.js';
 import { emaDecay } from './ema.js';
-import { drawBatch, fixedLevelDraw, lossFromDraw } from './objective.js';
+import { drawBatch, fixedLevelDraw, lossFromDraw, type BatchDraw } from './objective.js';
 import { buildPacked, drawClip, packedLoss, type PackClip, type Patch3 } from './pack.js';
 import type { ObjectiveConfig } from './objective-config.js';
 import { clipByGlobalNorm, globalNorm, type AdamW, type Grads } from './optimizer.js';
@@ -66,6 +66,22 @@ export interface LoopDeps {
   shouldStop: () => boolean;
   /** Called after every step (progress bar). */
   onStep?: (step: number, info: { loss: number; tokensPerSec: number; stepsPerSec: number }) => void;
+  /**
+   * Steps 2–5 (forward/backward, accumulate, clip, optimizer) on data-parallel workers
+   * (parallel-train.ts): the batches and their draws still come from this thread's Rng in the same
+   * order, and `params` hold the new weights when it returns. Absent = this thread does them.
+   */
+  parallel?: ParallelStep;
+}
+
+/** A bucketed micro-batch with its random draw (drawn here, computed elsewhere). */
+export interface DrawnBatch {
+  b: GridLoopBatch;
+  draw: BatchDraw;
+}
+
+export interface ParallelStep {
+  step(micros: DrawnBatch[], lr: number, clipNorm: number): Promise<{ lossSum: number; perLevel: [number, number][]; tokens: number; norm: number }>;
 }
 
 export interface LoopResult {
@@ -91,34 +107,51 @@ export async function trainLoop(deps: LoopDeps, cfg: LoopConfig, startStep: numb
     // 1. lr
     const lrNow = lr(step, cfg.lr);
 
-    // 2-3. forward/backward on each micro-batch, accumulate gradients
-    let acc: Grads | null = null;
-    let lossSum = 0;
-    let tokens = 0;
-    for (let micro = 0; micro < cfg.accumSteps; micro++) {
-      const b = deps.nextBatch();
-      const { loss, perLevel, grads, tokens: n } = b.kind === 'pack' ? packedLossAndGrads(model, deps.encodeText, b, rng, cfg.objective, vars) : gridLossAndGrads(model, deps.encodeText, b, rng, cfg.objective, vars);
-      lossSum += loss;
-      tokens += n;
+    const addLevels = (perLevel: [number, number][]) => {
       for (const [t, l] of perLevel) {
         const bin = win.bins[BINS.findIndex((e) => t < e)];
         bin.s += l;
         bin.n += 1;
       }
-      const named: Grads = {};
-      for (const [vn, g] of Object.entries(grads)) named[nameOf.get(vn)!] = g;
-      acc = accumulate(acc, named);
+    };
+    let lossSum = 0;
+    let tokens = 0;
+    let norm: number;
+    if (deps.parallel) {
+      // 2-5 on the workers: batches and draws from this thread's Rng, in the single-process order
+      const micros: DrawnBatch[] = [];
+      for (let micro = 0; micro < cfg.accumSteps; micro++) {
+        const b = deps.nextBatch();
+        if (b.kind === 'pack') throw new RangeError('data-parallel training takes bucketed batches only');
+        micros.push({ b, draw: drawBatch(b.shape, b.tokensPerClip, rng, cfg.objective) });
+      }
+      const r = await deps.parallel.step(micros, lrNow, cfg.clipNorm);
+      ({ lossSum, tokens, norm } = r);
+      addLevels(r.perLevel);
+    } else {
+      // 2-3. forward/backward on each micro-batch, accumulate gradients
+      let acc: Grads | null = null;
+      for (let micro = 0; micro < cfg.accumSteps; micro++) {
+        const b = deps.nextBatch();
+        const { loss, perLevel, grads, tokens: n } = b.kind === 'pack' ? packedLossAndGrads(model, deps.encodeText, b, rng, cfg.objective, vars) : gridLossAndGrads(model, deps.encodeText, b, rng, cfg.objective, vars);
+        lossSum += loss;
+        tokens += n;
+        addLevels(perLevel);
+        const named: Grads = {};
+        for (const [vn, g] of Object.entries(grads)) named[nameOf.get(vn)!] = g;
+        acc = accumulate(acc, named);
+      }
+      const grads = scaleGrads(acc!, 1 / cfg.accumSteps);
+
+      // 4. clip
+      norm = globalNorm(grads);
+      const clipped = clipByGlobalNorm(grads, norm, cfg.clipNorm);
+      disposeGrads(grads);
+
+      // 5. optimizer step
+      opt.apply(clipped, lrNow);
+      disposeGrads(clipped);
     }
-    const grads = scaleGrads(acc!, 1 / cfg.accumSteps);
-
-    // 4. clip
-    const norm = globalNorm(grads);
-    const clipped = clipByGlobalNorm(grads, norm, cfg.clipNorm);
-    disposeGrads(grads);
-
-    // 5. optimizer step
-    opt.apply(clipped, lrNow);
-    disposeGrads(clipped);
 
     // 6. EMA
     ema.update(params, emaDecay(step, cfg.ema.decay, cfg.ema.warmup));
@@ -163,7 +196,7 @@ export async function trainLoop(deps: LoopDeps, cfg: LoopConfig, startStep: numb
   return { step, stopped: false, lastLoss };
 }
 
-interface MicroResult {
+export interface MicroResult {
   loss: number;
   /** (noise level, per-sample loss) pairs for the loss-per-timestep curves. */
   perLevel: [number, number][];
@@ -173,7 +206,11 @@ interface MicroResult {
 
 /** Draw (JS, from the Rng) then forward + backward on a bucketed micro-batch. */
 export function gridLossAndGrads(model: Denoiser, encodeText: (captions: string[]) => TextCond, b: GridLoopBatch, rng: Rng, obj: ObjectiveConfig, vars: tf.Variable[]): MicroResult {
-  const draw = drawBatch(b.shape, b.tokensPerClip, rng, obj);
+  return gridGradsFromDraw(model, encodeText, b, drawBatch(b.shape, b.tokensPerClip, rng, obj), vars);
+}
+
+/** Forward + backward on a bucketed micro-batch whose random draw is given. */
+export function gridGradsFromDraw(model: Denoiser, encodeText: (captions: string[]) => TextCond, b: GridLoopBatch, draw: BatchDraw, vars: tf.Variable[]): MicroResult {
   let per: tf.Tensor1D | null = null;
   const { value, grads } = tf.variableGrads(() => {
     const x0 = tf.tensor5d(b.x0, b.shape); // (B, T, H, W, C)

@@ -22,6 +22,7 @@ import { Ema } from './ema.js';
 import { trainLoop, type GridLoopBatch, type LoopBatch } from './loop.js';
 import { AdamW } from './optimizer.js';
 import { PackSampler, planPacking } from './pack.js';
+import { assertParallelSupported, DataParallel } from './parallel-train.js';
 import { decodeToFrames, filmstrip, sampleLatent } from './preview.js';
 import { EventWriter } from './tensorboard.js';
 
@@ -37,6 +38,8 @@ export interface TrainOptions {
   seed?: number;
   /** Stop (with a checkpoint) once this step is reached, leaving the schedule unchanged. */
   stopAt?: number;
+  /** Data-parallel worker threads (overrides config parallel.workers; parallel-train.ts). */
+  workers?: number;
   /** Where the progress bar draws (tests pass a sink). */
   progress?: ProgressOptions['stream'];
 }
@@ -87,6 +90,14 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
     }
   }
 
+  if (opts.workers !== undefined) cfg = { ...cfg, parallel: { workers: opts.workers } };
+  try {
+    assertParallelSupported(cfg);
+  } catch (err) {
+    (resumed ?? initial)?.system.dispose();
+    throw err;
+  }
+
   const ds = await loadLatents(opts.data);
   const prevData = (resumed?.ck.state as Partial<TrainState> | undefined)?.data;
   if (prevData && prevData !== path.resolve(opts.data)) warn(`resuming on ${path.resolve(opts.data)}, the run was trained on ${prevData}: the data order will not continue exactly`);
@@ -111,6 +122,7 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
   const ema = new Ema(system.params);
   let writer: EventWriter | null = null;
   let vae: VAE | null = null;
+  let dp: DataParallel | null = null;
   const onSigint = () => {
     stopRequested = true;
     info('\ninterrupt: finishing this step and writing a checkpoint (Ctrl-C again to abort)');
@@ -130,7 +142,9 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
     const w = writer;
     const startStep = resumed?.ck.step ?? 0;
     const endStep = Math.min(cfg.steps, opts.stopAt ?? cfg.steps);
-    info(`train: ${ds.rows.length} clips, ${system.params.size} tensors, steps ${startStep} → ${endStep} of ${cfg.steps}, ${cfg.data.mode} batches`);
+    info(`train: ${ds.rows.length} clips, ${system.params.size} tensors, steps ${startStep} → ${endStep} of ${cfg.steps}, ${cfg.data.mode} batches${cfg.parallel.workers > 1 ? `, ${cfg.parallel.workers} workers` : ''}`);
+    if (cfg.parallel.workers > 1) dp = await DataParallel.start({ workers: cfg.parallel.workers, config: cfg, tokenizer: system.tokenizer.toJSON(), params: system.params, optimizer: { tensors: opt.stateTensors(), step: opt.step } });
+    const par = dp;
     const bar = new Progress('train', cfg.steps, { stream: opts.progress });
     bar.update(startStep);
     process.once('SIGINT', onSigint);
@@ -156,12 +170,12 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
             }
           : undefined,
         checkpoint: async (step) => {
-          const state: TrainState = { step, rng: rng.getState(), loader: loaderState(), optimizerStep: opt.step, latentShape, fps: ds.rows[0].fps || 8, data: path.resolve(opts.data) };
+          const state: TrainState = { step, rng: rng.getState(), loader: loaderState(), optimizerStep: par?.optimizerStep ?? opt.step, latentShape, fps: ds.rows[0].fps || 8, data: path.resolve(opts.data) };
           lastCkpt = await saveCheckpoint(
             opts.out,
             step,
             {
-              files: { model: paramsToTensors(system.params), ema: ema.tensors(), optimizer: opt.stateTensors() },
+              files: { model: paramsToTensors(system.params), ema: ema.tensors(), optimizer: (par ?? opt).stateTensors() },
               config: cfg,
               state,
               extra: { [TOKENIZER_FILE]: JSON.stringify(system.tokenizer.toJSON()) + '\n' },
@@ -170,16 +184,19 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
           );
         },
         shouldStop: () => stopRequested,
+        parallel: par ?? undefined,
         onStep: (step, s) => bar.update(step, `loss ${s.loss.toFixed(4)} ${s.stepsPerSec.toFixed(2)} step/s ${Math.round(s.tokensPerSec)} tok/s`),
       },
       { ...cfg, steps: endStep, lr: { ...cfg.lr, totalSteps: cfg.steps }, accumSteps: cfg.accumSteps, clipNorm: cfg.optimizer.clipNorm, logEvery: cfg.log.every, previewEvery: cfg.log.previewEvery, checkpointEvery: cfg.checkpoint.every, evalEvery: cfg.log.evalEvery, evalLevels: cfg.log.evalLevels },
       startStep,
     );
     bar.finish(`loss ${result.lastLoss.toFixed(4)}`);
+    if (par) info(par.summary());
     if (result.stopped) info(`stopped at step ${result.step}: ${lastCkpt}`);
     return { step: result.step, checkpoint: lastCkpt, loss: result.lastLoss, stopped: result.stopped };
   } finally {
     process.off('SIGINT', onSigint);
+    await dp?.close();
     await writer?.close();
     vae?.dispose();
     opt.dispose();
