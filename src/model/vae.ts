@@ -16,6 +16,7 @@
 //       if temporal down at i: h = encoder.down.i.down_t(h)    causal (kt,1) stride (2,1), pad kt−1 past
 //     h = encoder.mid.res.0(h)
 //     h = encoder.conv_out(silu(encoder.norm_out(h)))           spatial 3×3, c_{L−1} → 2C
+//         (out_norm false: conv_out(silu(h)) — see the schema)
 //     mean, logvar = h[..., :C], clip(h[..., C:], −30, 20)
 //   decode(z):
 //     h = decoder.conv_in(z)                                    spatial 3×3, C → c_{L−1}
@@ -25,6 +26,7 @@
 //       if i > 0 and temporal down at i−1: h = decoder.up.i.up_t(upsampleTimeCausal(h, 2))  causal (kt,1), c_i → c_i
 //       if i > 0 and spatial down at i−1:  h = decoder.up.i.up_s(upsampleNearest2x(h))     3×3, c_i → c_{i−1}
 //     x̂ = decoder.conv_out(silu(decoder.norm_out(h)))           spatial 3×3, c_0 → 3 (no squashing)
+//         (out_norm false: conv_out(silu(h)))
 // resBlock, groupNorm (per frame: statistics over (H, W, C/G) of each (b, t), G = min(groups, C),
 // biased variance, eps), silu = x·sigmoid(x) and the up/down samplers are defined in
 // vae-blocks.ts. Every conv adds its bias after the convolution; zero padding everywhere.
@@ -57,6 +59,14 @@ export const VAEConfigSchema = z
     temporal_kernel: z.number().int().min(1).max(7).default(3),
     groups: z.number().int().min(1).default(8),
     eps: z.number().positive().default(1e-6),
+    /**
+     * GroupNorm before encoder.conv_out and decoder.conv_out (LDM layout). Per-frame statistics
+     * remove each group's mean and scale, so with few channels a flat frame's absolute colour
+     * does not reach the latent or the output: a 16-channel, 4-group VAE on the synthetic clips
+     * learned luminance only (ball (158, 68, 212) → (145, 138, 151) after 1000 steps). false
+     * feeds the residual stream straight to silu → conv_out.
+     */
+    out_norm: z.boolean().default(true),
   })
   .superRefine((c, ctx) => {
     const transitions = c.channel_mult.length - 1;
@@ -121,7 +131,8 @@ export function latentShape(cfg: VAEConfig, frames: number, height: number, widt
 /** sha256 (first 16 hex) of the canonical model config: identifies the architecture. */
 export function configHash(cfg: VAEConfig): string {
   const canon = VAEConfigSchema.parse(cfg);
-  const keys = Object.keys(canon).sort() as (keyof VAEConfig)[];
+  // out_norm joined the schema later: left out at its default so earlier hashes stay valid
+  const keys = (Object.keys(canon).sort() as (keyof VAEConfig)[]).filter((k) => k !== 'out_norm' || !canon.out_norm);
   const text = JSON.stringify(keys.map((k) => [k, canon[k]]));
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
@@ -148,7 +159,7 @@ function declare(pb: ParamBuilder, cfg: VAEConfig): void {
     if (i < L - 1 && temporalDown[i]) pb.conv(`encoder.down.${i}.down_t`, kt, 1, c, c);
   }
   declareResBlock(pb, 'encoder.mid.res.0', c, c, s);
-  pb.norm('encoder.norm_out', c);
+  if (cfg.out_norm) pb.norm('encoder.norm_out', c);
   pb.conv('encoder.conv_out', 3, 3, c, 2 * C);
 
   pb.conv('decoder.conv_in', 3, 3, C, ch[L - 1]);
@@ -165,7 +176,7 @@ function declare(pb: ParamBuilder, cfg: VAEConfig): void {
       c = ch[i - 1];
     }
   }
-  pb.norm('decoder.norm_out', c);
+  if (cfg.out_norm) pb.norm('decoder.norm_out', c);
   pb.conv('decoder.conv_out', 3, 3, c, 3);
 }
 
@@ -190,7 +201,7 @@ function forwardEncode(params: ParamStore, cfg: VAEConfig, x: tf.Tensor5D): tf.T
     if (i < L - 1 && temporalDown[i]) h = temporalConv(h, params, `encoder.down.${i}.down_t`, 2); // (B, 1+(T_i−1)/2, ·, ·, c_i)
   }
   h = resBlock(h, params, 'encoder.mid.res.0', s); // (B, T', H', W', c_{L−1})
-  return spatialConv(silu(groupNorm(h, params, 'encoder.norm_out', s)), params, 'encoder.conv_out'); // (B, T', H', W', 2C)
+  return spatialConv(silu(cfg.out_norm ? groupNorm(h, params, 'encoder.norm_out', s) : h), params, 'encoder.conv_out'); // (B, T', H', W', 2C)
 }
 
 function forwardDecode(params: ParamStore, cfg: VAEConfig, zt: tf.Tensor5D): tf.Tensor5D {
@@ -204,7 +215,7 @@ function forwardDecode(params: ParamStore, cfg: VAEConfig, zt: tf.Tensor5D): tf.
     if (i > 0 && temporalDown[i - 1]) h = temporalConv(upsampleTimeCausal(h, 2), params, `decoder.up.${i}.up_t`); // (B, 2T_i−1, H_i, W_i, c_i)
     if (i > 0 && spatialDown[i - 1]) h = spatialConv(upsampleNearest2x(h), params, `decoder.up.${i}.up_s`); // (B, ·, 2H_i, 2W_i, c_{i−1})
   }
-  return spatialConv(silu(groupNorm(h, params, 'decoder.norm_out', s)), params, 'decoder.conv_out'); // (B, T, H, W, 3)
+  return spatialConv(silu(cfg.out_norm ? groupNorm(h, params, 'decoder.norm_out', s) : h), params, 'decoder.conv_out'); // (B, T, H, W, 3)
 }
 
 /** Build a VAE with fresh parameters drawn from `seed` (validates `cfg`). */

@@ -67,3 +67,29 @@ describe('VAE ONNX export parity', () => {
     ref.dispose();
   });
 });
+
+describe('VAE without the output GroupNorms (out_norm: false)', () => {
+  it('has no norm_out parameters, keeps the config hash of older configs, and exports with parity', async () => {
+    const { configHash } = await import('../../src/model/vae.js');
+    const plain = createVAE({ ...cfg, out_norm: false }, 5);
+    try {
+      expect([...plain.params.keys()].filter((k) => k.includes('norm_out'))).toEqual([]);
+      expect(configHash({ ...vae.config, out_norm: true })).toBe(configHash(vae.config));
+      expect(configHash(plain.config)).not.toBe(configHash(vae.config));
+      const dec = await createSession(buildVaeDecoder(plain.config, paramReader(plain.params)).toBytes(), { threads: 1 });
+      const z = new Rng(6).normals(2 * 3 * 4 * 4);
+      const ref = plain.decode(tf.tensor5d(z, [1, 2, 3, 4, 4]));
+      const out = floatOutput((await run(dec, { z: { data: z, dims: [1, 2, 3, 4, 4] } })).frames);
+      expect(relErr(out.data, ref.dataSync() as Float32Array)).toBeLessThan(1e-4);
+      ref.dispose();
+      const enc = await createSession(buildVaeEncoder(plain.config, paramReader(plain.params)).toBytes(), { threads: 1 });
+      const x = new Rng(7).normals(5 * 8 * 8 * 3).map((v) => Math.tanh(v));
+      const r = plain.encode(tf.tensor5d(x, [1, 5, 8, 8, 3]));
+      const o = floatOutput((await run(enc, { x: { data: x, dims: [1, 5, 8, 8, 3] } })).mean);
+      expect(relErr(o.data, r.mean.dataSync() as Float32Array)).toBeLessThan(1e-4);
+      tf.dispose([r.mean, r.logvar]);
+    } finally {
+      plain.dispose();
+    }
+  });
+});

@@ -135,7 +135,7 @@ export function buildVaeDecoder(cfg: VAEConfig, W: Weights, opts: { float16?: bo
       c = ch[i - 1];
     }
   }
-  h = m.conv(m.silu(m.groupNorm(h, 'decoder.norm_out', c)), 'decoder.conv_out', 'spatial');
+  h = m.conv(m.silu(cfg.out_norm ? m.groupNorm(h, 'decoder.norm_out', c) : h), 'decoder.conv_out', 'spatial');
   g.output(g.op('Transpose', [h], { perm: [0, 2, 3, 4, 1] }), ['B', 'F', 'HP', 'WP', 3], undefined, 'frames');
   return g;
 }
@@ -158,7 +158,7 @@ export function buildVaeEncoder(cfg: VAEConfig, W: Weights, opts: { float16?: bo
     if (i < L - 1 && temporalDown[i]) h = m.conv(h, `encoder.down.${i}.down_t`, 'temporal', 2);
   }
   h = m.resBlock(h, 'encoder.mid.res.0', c, c);
-  h = m.conv(m.silu(m.groupNorm(h, 'encoder.norm_out', c)), 'encoder.conv_out', 'spatial'); // (B, 2C, T', H', W')
+  h = m.conv(m.silu(cfg.out_norm ? m.groupNorm(h, 'encoder.norm_out', c) : h), 'encoder.conv_out', 'spatial'); // (B, 2C, T', H', W')
   const mean = g.op('Slice', [h, g.ints([0]), g.ints([cfg.latent_channels]), g.ints([1])]); // (B, C, T', H', W')
   g.output(g.op('Transpose', [mean], { perm: [0, 2, 3, 4, 1] }), ['B', 'T', 'H', 'W', cfg.latent_channels], undefined, 'mean');
   return g;
