@@ -76,11 +76,19 @@ ditConfig.steps = ditSteps;
 ditConfig.checkpoint = { ...(ditConfig.checkpoint ?? {}), every: earlyStep, keepLast: 11 };
 ditConfig.log = { ...(ditConfig.log ?? {}), previewVae: w('vae') };
 writeFileSync(w('dit.json'), JSON.stringify(ditConfig, null, 2));
-stage('dit', path.join(ditRun, ckptName(ditSteps)), existsSync(path.join(ditRun, 'latest')) ? ['train', '--data', w('latents'), '--out', ditRun, '--resume', '--backend', 'wasm'] : ['train', '--data', w('latents'), '--out', ditRun, '--config', w('dit.json'), '--seed', String(SEED), '--backend', 'wasm']);
+// the 10 % checkpoint is copied aside as soon as it exists (keep-last-K would prune it)
+const earlyDir = w('dit-early', ckptName(earlyStep));
+const keepEarly = () => {
+  if (!existsSync(earlyDir) && existsSync(path.join(ditRun, ckptName(earlyStep)))) cpSync(path.join(ditRun, ckptName(earlyStep)), earlyDir, { recursive: true });
+};
+keepEarly();
+// a resumed run may be extended: --dit-steps above the run's steps stretches its lr schedule
+stage('dit', path.join(ditRun, ckptName(ditSteps)), existsSync(path.join(ditRun, 'latest')) ? ['train', '--data', w('latents'), '--out', ditRun, '--resume', '--steps', String(ditSteps), '--backend', 'wasm'] : ['train', '--data', w('latents'), '--out', ditRun, '--config', w('dit.json'), '--seed', String(SEED), '--backend', 'wasm']);
+keepEarly();
 // float16 weights (computed in float32) halve the ONNX files; the bench below measures this export
 const exportArgs = ['--vae', w('vae'), '--ema', '--float16', '--frames', '17', '--size', '64x64', '--fps', '8'];
 stage('export', w('export', 'config.json'), ['export', '--ckpt', path.join(ditRun, ckptName(ditSteps)), '--out', w('export'), ...exportArgs]);
-stage('export-10pct', w('export-10pct', 'config.json'), ['export', '--ckpt', path.join(ditRun, ckptName(earlyStep)), '--out', w('export-10pct'), ...exportArgs]);
+stage('export-10pct', w('export-10pct', 'config.json'), ['export', '--ckpt', earlyDir, '--out', w('export-10pct'), ...exportArgs]);
 const suite = path.join(root, 'configs/bench/default.json');
 stage('bench', w('bench', 'results.json'), ['bench', '--suite', suite, '--model', w('export'), '--out', w('bench')]);
 stage('bench-10pct', w('bench-10pct', 'results.json'), ['bench', '--suite', suite, '--model', w('export-10pct'), '--out', w('bench-10pct')]);

@@ -12,13 +12,13 @@ interface Args {
 
 export const demoCommand: CommandModule<object, Args> = {
   command: 'demo',
-  describe: 'The whole chain, small: synth → VAE → encode → caption → DiT → export → generate → eval → bench report (exits non-zero below the thresholds in configs/demo.json)',
+  describe: 'The whole chain, small: synth → VAE → encode → caption → DiT → export → generate → eval → bench report (exits non-zero below the thresholds in configs/demo.json; configs/demo-scratch.json trains everything from scratch)',
   builder: (y) =>
     y
       .option('out', { type: 'string', default: 'spacetime-demo', describe: 'output directory (must be new or empty)' })
       .option('quick', { type: 'boolean', default: false, describe: 'tiny everything (configs/demo-quick.json), for tests' })
       .option('force', { type: 'boolean', default: false, describe: "replace a previous demo's outputs in --out" })
-      .option('config', { type: 'string', describe: 'a demo config (default configs/demo.json; see configs/demo-quick.json)' })
+      .option('config', { type: 'string', describe: 'a demo config (default configs/demo.json: fine-tunes the shipped model; configs/demo-scratch.json: trains from scratch; configs/demo-quick.json: tiny)' })
       .example('$0 demo', 'run the demo into ./spacetime-demo (about 5 minutes on 2 cores)')
       .example('$0 demo --quick --out /tmp/demo', 'a smoke run in about a minute'),
   handler: async (argv) => {

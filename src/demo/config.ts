@@ -12,6 +12,8 @@ import { parseTrainConfig } from '../train/config.js';
 
 /** The repository's configs/ folder (same relative place from src/demo and dist/demo). */
 export const CONFIGS_DIR = path.resolve(import.meta.dirname, '../../configs');
+/** The package root (models/demo, the shipped model, lives under it). */
+export const PACKAGE_DIR = path.resolve(import.meta.dirname, '../..');
 export const DEFAULT_CONFIG = path.join(CONFIGS_DIR, 'demo.json');
 export const QUICK_CONFIG = path.join(CONFIGS_DIR, 'demo-quick.json');
 
@@ -26,6 +28,8 @@ export const DemoThresholdsSchema = z
     vae_psnr_min: limit,
     /** Relative fall of the DiT training loss: 1 − mean(last 3 logged) / first logged. */
     dit_loss_drop_min: limit,
+    /** Mean of the last 3 logged DiT losses (a fine-tune starts low, so its drop says little). */
+    dit_loss_last_max: limit.default(null),
     /** Mean VBench temporal_flickering score over the generated clips (t2v, i2v, extension). */
     flicker_min: limit,
     /** Mean physics-detector events per generated clip (t2v, i2v, extension). */
@@ -35,6 +39,10 @@ export const DemoThresholdsSchema = z
     bench_failures_per_clip_max: limit,
     /** Blank or washed-out videos score perfect flicker and no events; this catches them. */
     bench_objects_per_clip_min: limit,
+    /** Bench suite prompt following (src/eval/bench.ts checkCase): share of cases whose named
+     *  colours are all seen, and whose stated direction (left/right/down) the main object moved. */
+    bench_colour_match_min: limit.default(null),
+    bench_direction_match_min: limit.default(null),
   })
   .strict();
 export type DemoThresholds = z.infer<typeof DemoThresholdsSchema>;
@@ -43,6 +51,12 @@ export const DemoConfigSchema = z
   .object({
     name: z.string().default('demo'),
     backend: z.string().default('auto'),
+    /**
+     * Start from a trained model instead of from scratch: its VAE (`<model>/checkpoints/vae`) is
+     * used as it is and its DiT (`<model>/checkpoints/dit`) is fine-tuned for `dit.steps` steps
+     * (`spacetime train --init`). Relative to the package root unless absolute.
+     */
+    base: z.object({ model: z.string().min(1) }).strict().optional(),
     data: z
       .object({
         clips: count,
@@ -55,8 +69,8 @@ export const DemoConfigSchema = z
         psnr_clips: count.default(4),
       })
       .strict(),
-    /** `{model, train}` as in configs/vae*.json. */
-    vae: z.unknown(),
+    /** `{model, train}` as in configs/vae*.json (unused with `base`). */
+    vae: z.unknown().optional(),
     /** A training config as in configs/train*.json (log.previewVae is set by the demo). */
     dit: z.record(z.string(), z.unknown()),
     export: z.object({ ema: z.boolean().default(true), frames: count, size, fps: count }).strict(),
@@ -126,6 +140,13 @@ export async function readDemoConfig(file: string): Promise<DemoConfig> {
     throw new FileError(file, `not valid JSON (${(err as Error).message})`);
   }
   return parseDemoConfig(raw, file);
+}
+
+/** The base model's checkpoints (vae, dit), or null when the demo trains from scratch. */
+export function baseCheckpoints(cfg: DemoConfig): { dir: string; vae: string; dit: string } | null {
+  if (!cfg.base) return null;
+  const dir = path.isAbsolute(cfg.base.model) ? cfg.base.model : path.join(PACKAGE_DIR, cfg.base.model);
+  return { dir, vae: path.join(dir, 'checkpoints', 'vae'), dit: path.join(dir, 'checkpoints', 'dit') };
 }
 
 /** The bench suite path of a config (relative paths are under configs/). */

@@ -1,16 +1,20 @@
 // `spacetime demo` as a library call: the whole chain, small, in one process — synth → VAE →
 // encode → caption → DiT → export → generate → evaluate → bench — each stage a call into the
-// library with a header line, its own progress bars and a measured time. DIR/demo.json records
+// library. By default (configs/demo.json, `base`) the VAE is the shipped one (models/demo) and
+// the DiT stage fine-tunes the shipped DiT; configs/demo-scratch.json trains both from scratch.
+// Each stage has a header line, its own progress bars and a measured time. DIR/demo.json records
 // timings, metrics, thresholds and checks (also when a stage fails); the demo fails when a stage
 // throws or a check falls short of configs/demo*.json (STYLE.md §10: a demo carries its threshold).
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
-import { oneLine, SpacetimeError } from '../util/errors.js';
+import { FileError, oneLine, SpacetimeError } from '../util/errors.js';
 import { info } from '../util/log.js';
 import { fmtTime } from '../util/progress.js';
 import { judge, type Check } from './checks.js';
-import { DEFAULT_CONFIG, QUICK_CONFIG, readDemoConfig, type DemoConfig } from './config.js';
+import { baseCheckpoints, DEFAULT_CONFIG, PACKAGE_DIR as PACKAGE, QUICK_CONFIG, readDemoConfig, type DemoConfig } from './config.js';
 import { prepareOut, type DemoPaths } from './paths.js';
-import { captionStage, encodeStage, relative, synthStage, vaeStage, type Metrics } from './stages-data.js';
+import { baseVaeStage, captionStage, encodeStage, relative, synthStage, vaeStage, type Metrics } from './stages-data.js';
 import { benchStage, evaluateStage } from './stages-eval.js';
 import { generateStage, type GeneratedClip } from './stages-generate.js';
 import { ditStage, exportStage } from './stages-model.js';
@@ -54,6 +58,11 @@ function relPaths(p: DemoPaths): Record<string, string> {
 export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
   const file = opts.config ?? (opts.quick ? QUICK_CONFIG : DEFAULT_CONFIG);
   const cfg: DemoConfig = await readDemoConfig(file);
+  const base = baseCheckpoints(cfg);
+  if (base) {
+    for (const dir of [base.vae, base.dit])
+      if (!existsSync(path.join(dir, 'config.json'))) throw new FileError(dir, `the demo's base model is missing (build it with node scripts/train-demo-model.mjs, or run the from-scratch demo: --config configs/demo-scratch.json)`);
+  }
   const p = await prepareOut(opts.out, Boolean(opts.force));
   const t0 = Date.now();
   let vaeCkpt = '';
@@ -62,9 +71,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
     { name: 'synth', title: `synthesize ${cfg.data.clips} clips (${cfg.data.scenes.length} scene types) + ${cfg.data.psnr_clips} held out`, run: () => synthStage(cfg, p) },
     {
       name: 'vae',
-      title: `train a small video VAE (${cfg.vae.train.steps} steps)`,
+      title: base ? `use the shipped video VAE (${relative(PACKAGE, base.vae)}), measured on held-out clips` : `train a small video VAE (${cfg.vae.train.steps} steps)`,
       run: async () => {
-        const { ckpt, ...m } = await vaeStage(cfg, p);
+        const { ckpt, ...m } = base ? await baseVaeStage(cfg, p, base.vae) : await vaeStage(cfg, p);
         vaeCkpt = ckpt;
         return { ...m, ckpt: relative(p.out, ckpt) };
       },
@@ -73,9 +82,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
     { name: 'caption', title: 'recaption the shards from ground truth (builtin captioner)', run: () => captionStage(p) },
     {
       name: 'dit',
-      title: `train the DiT (${String(cfg.dit.steps ?? 'default')} steps, TensorBoard logs)`,
+      title: base ? `fine-tune the shipped DiT (${relative(PACKAGE, base.dit)}) for ${String(cfg.dit.steps ?? 'default')} steps, TensorBoard logs` : `train the DiT (${String(cfg.dit.steps ?? 'default')} steps, TensorBoard logs)`,
       run: async () => {
-        const { ckpt, ...m } = await ditStage(cfg, p, vaeCkpt);
+        const { ckpt, ...m } = await ditStage(cfg, p, vaeCkpt, base?.dit);
         return { ...m, ckpt: relative(p.out, ckpt) };
       },
     },
@@ -124,7 +133,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
   const failed = checks.filter((c) => !c.ok);
   const final: DemoReport = { ...report(), status: failed.length ? 'below-threshold' : 'passed', checks };
   await write(final);
-  (opts.print ?? ((t: string) => process.stdout.write(t)))(summaryText(p, records, checks, cfg.generate.t2v[0]));
+  (opts.print ?? ((t: string) => process.stdout.write(t)))(summaryText(p, records, checks, cfg.generate.t2v[0], base));
   if (failed.length) {
     throw new SpacetimeError(`demo: ${failed.length} check(s) below threshold: ${failed.map((c) => `${c.metric} = ${c.value ?? 'missing'} (needs ${c.op} ${c.threshold})`).join('; ')} (see ${p.json})`);
   }

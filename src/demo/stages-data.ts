@@ -73,6 +73,13 @@ export async function vaeStage(cfg: DemoConfig, p: DemoPaths): Promise<Metrics &
   return { ckpt: r.ckpt, steps: r.step, train_psnr_db: round(r.metrics.psnr, 2), heldout_psnr_db: round(psnr, 2), clips_per_sec: round(r.clipsPerSec, 2) };
 }
 
+/** Stage 2 with a base model: use its VAE as it is, measured on the held-out clips. */
+export async function baseVaeStage(cfg: DemoConfig, p: DemoPaths, ckpt: string): Promise<Metrics & { ckpt: string }> {
+  await selectBackend(cfg.backend, { quiet: true });
+  const psnr = await datasetPsnr(ckpt, p.heldout);
+  return { ckpt, trained: 'no (shipped)', heldout_psnr_db: round(psnr, 2) };
+}
+
 /** Stage 3: encode every clip into latent shards (posterior mean, float16). */
 export async function encodeStage(cfg: DemoConfig, p: DemoPaths, vaeCkpt: string): Promise<Metrics> {
   await selectBackend(cfg.backend, { quiet: true });

@@ -33,14 +33,14 @@ export function lossDrop(series: readonly [number, number][], tail = 3): number 
   return 1 - end / series[0][1];
 }
 
-/** Stage 5: train the DiT (its config, with the VAE for previews, is saved next to the run). */
-export async function ditStage(cfg: DemoConfig, p: DemoPaths, vaeCkpt: string): Promise<Metrics & { ckpt: string }> {
+/** Stage 5: train the DiT, or fine-tune the base model's DiT from `init` (its config, with the VAE for previews, is saved next to the run). */
+export async function ditStage(cfg: DemoConfig, p: DemoPaths, vaeCkpt: string, init?: string): Promise<Metrics & { ckpt: string }> {
   const raw = { ...cfg.dit, log: { ...((cfg.dit.log as object | undefined) ?? {}), previewVae: vaeCkpt } };
   parseTrainConfig(raw, p.ditConfig);
   await writeFileAtomic(p.ditConfig, JSON.stringify(raw, null, 2) + '\n');
   await selectBackend(cfg.backend, { quiet: true });
   const t0 = Date.now();
-  const r = await runTrain({ data: p.shards, out: p.dit, config: p.ditConfig });
+  const r = await runTrain({ data: p.shards, out: p.dit, config: p.ditConfig, init });
   const seconds = (Date.now() - t0) / 1000;
   const loss = await scalarSeries(p.dit, 'train/loss');
   const previews = await taggedCount(p.dit, 'preview');

@@ -20,7 +20,8 @@ function show(p: string): string {
   return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : p;
 }
 
-export function summaryText(p: DemoPaths, stages: readonly StageRecord[], checks: readonly Check[], firstPrompt: string): string {
+/** `base`: the shipped checkpoints the demo started from (null when it trained from scratch). */
+export function summaryText(p: DemoPaths, stages: readonly StageRecord[], checks: readonly Check[], firstPrompt: string, base: { vae: string; dit: string } | null = null): string {
   const suite = path.join(p.bench, 'suite.json');
   const total = stages.reduce((s, x) => s + x.seconds, 0);
   const lines: string[] = ['', 'stage timings:'];
@@ -31,7 +32,7 @@ export function summaryText(p: DemoPaths, stages: readonly StageRecord[], checks
     '',
     'outputs:',
     `  dataset        ${show(p.data)}  (clips.jsonl + clip-*.mp4)`,
-    `  VAE run        ${show(p.vae)}`,
+    base ? `  VAE (shipped)  ${show(base.vae)}` : `  VAE run        ${show(p.vae)}`,
     `  latent shards  ${show(p.shards)}  (manifest.json + shard-*.arrow)`,
     `  DiT run        ${show(p.dit)}  (checkpoints + TensorBoard events.out.tfevents.*)`,
     `  DiT config     ${show(p.ditConfig)}`,
@@ -45,7 +46,9 @@ export function summaryText(p: DemoPaths, stages: readonly StageRecord[], checks
     `  npx spacetime generate --model ${show(p.model)} --prompt ${JSON.stringify(firstPrompt)} --out my-clip.mp4`,
     `  npx spacetime bench --model ${show(p.model)} --suite configs/bench/default.json --out my-bench`,
     `  npx spacetime bench --videos ${show(path.join(p.bench, 'videos'))} --prompts ${show(path.join(p.bench, 'prompts.json'))} --suite ${show(suite)} --out my-bench`,
-    `  npx spacetime train --data ${show(p.shards)} --out my-run --config ${show(p.ditConfig)}`,
+    base
+      ? `  npx spacetime train --data ${show(p.shards)} --out my-run --config ${show(p.ditConfig)} --init ${show(base.dit)}`
+      : `  npx spacetime train --data ${show(p.shards)} --out my-run --config ${show(p.ditConfig)}`,
   );
   return lines.join('\n') + '\n';
 }

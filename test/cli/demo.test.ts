@@ -123,6 +123,14 @@ describe('demo thresholds', () => {
     expect(c.filter((x) => !x.ok).map((x) => `${x.metric}=${x.value}`)).toEqual(['vae.heldout_psnr_db=15.9', 'evaluate.physics_events_per_clip=4.2', 'bench.flicker=null']);
   });
 
+  it('judges the prompt-following rates and the last DiT loss when set', () => {
+    const c = judge(
+      { dit: { loss_last3_mean: 0.41 }, bench: { colour_match: 0.833, direction_match: 0.7 } },
+      { ...t, vae_psnr_min: null, dit_loss_drop_min: null, flicker_min: null, physics_events_max: null, bench_flicker_min: null, bench_failures_per_clip_max: null, dit_loss_last_max: 0.5, bench_colour_match_min: 0.8, bench_direction_match_min: 0.8 },
+    );
+    expect(c.map((x) => `${x.metric} ${x.op} ${x.threshold}: ${x.ok}`)).toEqual(['dit.loss_last3_mean <= 0.5: true', 'bench.colour_match >= 0.8: true', 'bench.direction_match >= 0.8: false']);
+  });
+
   it('measures the loss drop from the first logged value to the mean of the last three', () => {
     expect(lossDrop([[10, 2], [20, 1.5], [30, 1], [40, 1], [50, 1]])).toBeCloseTo(0.5, 10);
     expect(lossDrop([[10, 1], [20, 1.2]])).toBeCloseTo(-0.2, 10);
