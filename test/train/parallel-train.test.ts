@@ -8,9 +8,8 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { finalizeManifest, writeShard, type LatentRow } from '../../src/data/shards.js';
-import { Rng } from '../../src/util/rng.js';
 import { runCli, tmpDir } from '../helpers.js';
+import { writeLatentFixture } from './tiny.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const dist = (p: string) => path.join(ROOT, 'dist', p);
@@ -31,22 +30,7 @@ const data = path.join(root, 'latents');
 
 // 6 clips of 2×4×4 (8 tokens: batches of 4 and 2) and one 1×4×6 clip (a batch of 1: one worker idles)
 async function makeLatents(dir: string): Promise<void> {
-  const rng = new Rng(3);
-  const shapes: [number, number, number, number][] = [...Array.from({ length: 6 }, () => [2, 4, 4, 4] as [number, number, number, number]), [1, 4, 6, 4]];
-  const rows: LatentRow[] = shapes.map((s, i) => ({
-    id: `clip${i}`,
-    latent: rng.normals(s.reduce((a, b) => a * b)).map((v) => 2 * v),
-    shape: s,
-    fps: 8,
-    caption: ['a red ball bounces', 'a blue box slides', 'a green ball falls'][i % 3],
-    caption_source: 'test',
-    width: s[2] * 8,
-    height: s[1] * 8,
-    frames: 1 + (s[0] - 1) * 4,
-    bucket: s.join('x'),
-  }));
-  await writeShard(dir, 0, rows, { dtype: 'float32' });
-  await finalizeManifest(dir, { schema_version: 1, vae: { id: 'test', config_hash: 'x' }, dtype: 'float32', stats: 'mean', version: 1 });
+  await writeLatentFixture(dir, [...Array.from({ length: 6 }, () => [2, 4, 4, 4] as [number, number, number, number]), [1, 4, 6, 4]]);
 }
 
 const config = (over: Record<string, unknown> = {}) => ({

@@ -5,7 +5,6 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { finalizeManifest, writeShard, type LatentRow } from '../../src/data/shards.js';
 import { selectBackend } from '../../src/model/backend.js';
 import { createVAE } from '../../src/model/vae.js';
 import { loadSystem } from '../../src/train/build.js';
@@ -15,30 +14,15 @@ import { sampleLatent } from '../../src/train/preview.js';
 import { runTrain } from '../../src/train/run.js';
 import { readEvents } from '../../src/train/tensorboard.js';
 import { runSample } from '../../src/train/sample-run.js';
-import { Rng } from '../../src/util/rng.js';
 import { tmpDir } from '../helpers.js';
+import { writeLatentFixture } from './tiny.js';
 
 const sink = { write: () => true, isTTY: false };
 const root = tmpDir();
 const data = path.join(root, 'latents');
 
 async function makeLatents(dir: string): Promise<void> {
-  const rng = new Rng(3);
-  const shapes: [number, number, number, number][] = [[2, 4, 4, 4], [2, 4, 4, 4], [2, 4, 4, 4], [1, 4, 6, 4], [1, 4, 6, 4]];
-  const rows: LatentRow[] = shapes.map((s, i) => ({
-    id: `clip${i}`,
-    latent: rng.normals(s.reduce((a, b) => a * b)).map((v) => 2 * v),
-    shape: s,
-    fps: 8,
-    caption: ['a red ball bounces', 'a blue box slides', 'a green ball falls'][i % 3],
-    caption_source: 'test',
-    width: s[2] * 8,
-    height: s[1] * 8,
-    frames: 1 + (s[0] - 1) * 4,
-    bucket: s.join('x'),
-  }));
-  await writeShard(dir, 0, rows, { dtype: 'float32' });
-  await finalizeManifest(dir, { schema_version: 1, vae: { id: 'test', config_hash: 'x' }, dtype: 'float32', stats: 'mean', version: 1 });
+  await writeLatentFixture(dir, [[2, 4, 4, 4], [2, 4, 4, 4], [2, 4, 4, 4], [1, 4, 6, 4], [1, 4, 6, 4]]);
 }
 
 const config = (over: Record<string, unknown> = {}) => ({

@@ -2,6 +2,7 @@
 // a per-position dense layer on [x_t, t, cond, pooled text] → C.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Denoiser, GridInput, ParamStore, TextCond } from '../../src/model/types.js';
+import { finalizeManifest, writeShard, type LatentRow } from '../../src/data/shards.js';
 import { Rng } from '../../src/util/rng.js';
 
 export function tinyDenoiser(C: number, E: number, seed = 1): Denoiser & { params: ParamStore } {
@@ -41,4 +42,23 @@ export function charText(E: number): (captions: string[]) => TextCond {
       });
       return { emb: tf.tensor3d(data, [captions.length, 2, E]), mask: tf.ones([captions.length, 2]) as tf.Tensor2D };
     });
+}
+
+/** A float32 latent shard set in `dir`: one clip per shape (T, H, W, C), N(0, 4) values, three captions in turn. */
+export async function writeLatentFixture(dir: string, shapes: [number, number, number, number][], seed = 3): Promise<void> {
+  const rng = new Rng(seed);
+  const rows: LatentRow[] = shapes.map((s, i) => ({
+    id: `clip${i}`,
+    latent: rng.normals(s.reduce((a, b) => a * b)).map((v) => 2 * v),
+    shape: s,
+    fps: 8,
+    caption: ['a red ball bounces', 'a blue box slides', 'a green ball falls'][i % 3],
+    caption_source: 'test',
+    width: s[2] * 8,
+    height: s[1] * 8,
+    frames: 1 + (s[0] - 1) * 4,
+    bucket: s.join('x'),
+  }));
+  await writeShard(dir, 0, rows, { dtype: 'float32' });
+  await finalizeManifest(dir, { schema_version: 1, vae: { id: 'test', config_hash: 'x' }, dtype: 'float32', stats: 'mean', version: 1 });
 }
