@@ -1,6 +1,5 @@
 // `spacetime train` / `spacetime sample` through the built CLI (dist/): a short run, Ctrl-C
 // (SIGINT) writing a checkpoint that --resume continues, one-line errors, and sampling to a file.
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { finalizeManifest, writeShard, type LatentRow } from '../../src/data/sha
 import { listCheckpoints } from '../../src/train/checkpoint.js';
 import { Rng } from '../../src/util/rng.js';
 import { runCli, tmpDir } from '../helpers.js';
+import { interruptTrain } from './tiny.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const root = tmpDir();
@@ -46,21 +46,7 @@ beforeAll(async () => {
 describe('spacetime train (CLI)', () => {
   it('SIGINT finishes the step and writes a checkpoint; --resume continues from it', async () => {
     const run = path.join(root, 'run');
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli/index.js'), 'train', '--data', data, '--out', run, '--config', cfgFile, '--backend', 'wasm'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    const started = new Promise<void>((resolve, reject) => {
-      child.stderr.on('data', (d) => {
-        err += d;
-        if (/train: \d+\/100000.*loss/.test(err)) resolve();
-      });
-      child.on('close', () => reject(new Error(`train exited early: ${err}`)));
-      setTimeout(() => reject(new Error(`no progress line within 60 s: ${err}`)), 60_000);
-    });
-    await started;
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { code, out, err } = await interruptTrain(path.join(ROOT, 'dist/cli/index.js'), ['--data', data, '--out', run, '--config', cfgFile, '--backend', 'wasm'], 60_000);
     expect(code, err).toBe(0);
     expect(err).toMatch(/interrupt: finishing this step/);
     const ck = await listCheckpoints(run);

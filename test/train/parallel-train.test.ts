@@ -3,13 +3,12 @@
 // bad input; no tensors left in this thread and no workers left alive after a run, a failure or
 // Ctrl-C. Workers run compiled JavaScript, so this file uses the built package (dist/) and is
 // skipped when it is not built (as test/model/parallel.test.ts).
-import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tmpDir } from '../helpers.js';
-import { writeLatentFixture } from './tiny.js';
+import { interruptTrain, tinyTrainConfig, writeLatentFixture } from './tiny.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const dist = (p: string) => path.join(ROOT, 'dist', p);
@@ -33,25 +32,13 @@ async function makeLatents(dir: string): Promise<void> {
   await writeLatentFixture(dir, [...Array.from({ length: 6 }, () => [2, 4, 4, 4] as [number, number, number, number]), [1, 4, 6, 4]]);
 }
 
-const config = (over: Record<string, unknown> = {}) => ({
-  model: { preset: 'DiT-T/2', hidden: 16, depth: 1, heads: 2, textWidth: 16, latentChannels: 4, freqDim: 16 },
-  text: { vocabSize: 300, maxTokens: 8, depth: 1, heads: 2 },
-  lr: { lr: 0.003, warmupSteps: 2 },
-  steps: 6,
-  accumSteps: 2,
-  data: { targetTokens: 32, maxBatch: 4 },
-  log: { every: 1, evalEvery: 2, evalLevels: [0.5] },
-  checkpoint: { every: 3, keepLast: 2 },
-  objective: { captionDropout: 0.3 },
-  seed: 4,
-  ...over,
-});
-
-async function writeConfig(name: string, over: Record<string, unknown> = {}): Promise<string> {
+// accumulation 2 and batches of up to 4 clips (the run test's tiny config otherwise)
+const config = (over: Record<string, unknown> = {}) => tinyTrainConfig({ accumSteps: 2, data: { targetTokens: 32, maxBatch: 4 }, checkpoint: { every: 3, keepLast: 2 }, ...over });
+const writeConfig = async (name: string, over: Record<string, unknown> = {}) => {
   const f = path.join(root, name);
   await fs.writeFile(f, JSON.stringify(config(over)));
   return f;
-}
+};
 
 /** Largest |a − b| and ‖a − b‖ / ‖a‖ over all tensors of one safetensors group of two checkpoints. */
 async function compare(a: string, b: string, group: string): Promise<{ maxAbs: number; relL2: number }> {
@@ -194,21 +181,7 @@ describe.skipIf(!built)('data-parallel training (--workers)', () => {
   it('Ctrl-C (SIGINT) with 2 workers finishes the step, writes a checkpoint and exits', async () => {
     const cfgFile = await writeConfig('sig.json', { steps: 100000, checkpoint: { every: 0, keepLast: 2 }, log: { every: 5, evalEvery: 0 } });
     const run = path.join(root, 'sigint');
-    const child = spawn(process.execPath, [dist('cli/index.js'), 'train', '--data', data, '--out', run, '--config', cfgFile, '--backend', 'wasm', '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    const started = new Promise<void>((resolve, reject) => {
-      child.stderr.on('data', (d) => {
-        err += d;
-        if (/train: \d+\/100000.*loss/.test(err)) resolve();
-      });
-      child.on('close', () => reject(new Error(`train exited early: ${err}`)));
-      setTimeout(() => reject(new Error(`no progress line within 30 s: ${err}`)), 30_000);
-    });
-    await started;
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve)); // live workers would keep it running
+    const { code, out, err } = await interruptTrain(dist('cli/index.js'), ['--data', data, '--out', run, '--config', cfgFile, '--backend', 'wasm', '--workers', '2'], 30_000);
     expect(code, err).toBe(0);
     expect(err).toMatch(/interrupt: finishing this step/);
     expect(err).toMatch(/data-parallel: 2 workers/);

@@ -15,7 +15,7 @@ import { runTrain } from '../../src/train/run.js';
 import { readEvents } from '../../src/train/tensorboard.js';
 import { runSample } from '../../src/train/sample-run.js';
 import { tmpDir } from '../helpers.js';
-import { writeLatentFixture } from './tiny.js';
+import { writeLatentFixture, writeTinyConfig } from './tiny.js';
 
 const sink = { write: () => true, isTTY: false };
 const root = tmpDir();
@@ -25,24 +25,7 @@ async function makeLatents(dir: string): Promise<void> {
   await writeLatentFixture(dir, [[2, 4, 4, 4], [2, 4, 4, 4], [2, 4, 4, 4], [1, 4, 6, 4], [1, 4, 6, 4]]);
 }
 
-const config = (over: Record<string, unknown> = {}) => ({
-  model: { preset: 'DiT-T/2', hidden: 16, depth: 1, heads: 2, textWidth: 16, latentChannels: 4, freqDim: 16 },
-  text: { vocabSize: 300, maxTokens: 8, depth: 1, heads: 2 },
-  lr: { lr: 0.003, warmupSteps: 2 },
-  steps: 6,
-  data: { targetTokens: 16, maxBatch: 2 },
-  log: { every: 1, evalEvery: 2, evalLevels: [0.5] },
-  checkpoint: { every: 2, keepLast: 2 },
-  objective: { captionDropout: 0.3 },
-  seed: 4,
-  ...over,
-});
-
-async function writeConfig(name: string, over: Record<string, unknown> = {}): Promise<string> {
-  const f = path.join(root, name);
-  await fs.writeFile(f, JSON.stringify(config(over)));
-  return f;
-}
+const writeConfig = (name: string, over: Record<string, unknown> = {}) => writeTinyConfig(root, name, over);
 
 const vdir = path.join(root, 'vae');
 

@@ -1,5 +1,8 @@
 // A tiny Denoiser for trainer tests (depends only on the interface in src/model/types.ts):
 // a per-position dense layer on [x_t, t, cond, pooled text] → C.
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Denoiser, GridInput, ParamStore, TextCond } from '../../src/model/types.js';
 import { finalizeManifest, writeShard, type LatentRow } from '../../src/data/shards.js';
@@ -61,4 +64,50 @@ export async function writeLatentFixture(dir: string, shapes: [number, number, n
   }));
   await writeShard(dir, 0, rows, { dtype: 'float32' });
   await finalizeManifest(dir, { schema_version: 1, vae: { id: 'test', config_hash: 'x' }, dtype: 'float32', stats: 'mean', version: 1 });
+}
+
+/** The tiny DiT training config of the trainer tests (`over` replaces top-level fields). */
+export function tinyTrainConfig(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    model: { preset: 'DiT-T/2', hidden: 16, depth: 1, heads: 2, textWidth: 16, latentChannels: 4, freqDim: 16 },
+    text: { vocabSize: 300, maxTokens: 8, depth: 1, heads: 2 },
+    lr: { lr: 0.003, warmupSteps: 2 },
+    steps: 6,
+    data: { targetTokens: 16, maxBatch: 2 },
+    log: { every: 1, evalEvery: 2, evalLevels: [0.5] },
+    checkpoint: { every: 2, keepLast: 2 },
+    objective: { captionDropout: 0.3 },
+    seed: 4,
+    ...over,
+  };
+}
+
+/** Write tinyTrainConfig(over) to dir/name and return the path. */
+export async function writeTinyConfig(dir: string, name: string, over: Record<string, unknown> = {}): Promise<string> {
+  const f = path.join(dir, name);
+  await fs.writeFile(f, JSON.stringify(tinyTrainConfig(over)));
+  return f;
+}
+
+/**
+ * Start `spacetime train ARGS` from the built CLI, send SIGINT once a progress line with a loss
+ * appears (its config must have steps 100000), and resolve with the exit code and output.
+ */
+export async function interruptTrain(cli: string, args: string[], timeoutMs: number): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, [cli, 'train', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const started = new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (d) => {
+      err += d;
+      if (/train: \d+\/100000.*loss/.test(err)) resolve();
+    });
+    child.on('close', () => reject(new Error(`train exited early: ${err}`)));
+    setTimeout(() => reject(new Error(`no progress line within ${timeoutMs / 1000} s: ${err}`)), timeoutMs);
+  });
+  await started;
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve)); // live workers would keep it running
+  return { code, out, err };
 }
