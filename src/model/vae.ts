@@ -18,6 +18,7 @@
 //     h = encoder.conv_out(silu(encoder.norm_out(h)))           spatial 3×3, c_{L−1} → 2C
 //         (out_norm false: conv_out(silu(h)) — see the schema)
 //     mean, logvar = h[..., :C], clip(h[..., C:], −30, 20)
+//     shortcut: mean[..., :3] += blockAverage(x)                (see blockAverage)
 //   decode(z):
 //     h = decoder.conv_in(z)                                    spatial 3×3, C → c_{L−1}
 //     h = decoder.mid.res.0(h)
@@ -27,6 +28,7 @@
 //       if i > 0 and spatial down at i−1:  h = decoder.up.i.up_s(upsampleNearest2x(h))     3×3, c_i → c_{i−1}
 //     x̂ = decoder.conv_out(silu(decoder.norm_out(h)))           spatial 3×3, c_0 → 3 (no squashing)
 //         (out_norm false: conv_out(silu(h)))
+//     shortcut: x̂ += blockRepeat(z[..., :3])                    (see blockRepeat)
 // resBlock, groupNorm (per frame: statistics over (H, W, C/G) of each (b, t), G = min(groups, C),
 // biased variance, eps), silu = x·sigmoid(x) and the up/down samplers are defined in
 // vae-blocks.ts. Every conv adds its bias after the convolution; zero padding everywhere.
@@ -67,6 +69,16 @@ export const VAEConfigSchema = z
      * feeds the residual stream straight to silu → conv_out.
      */
     out_norm: z.boolean().default(true),
+    /**
+     * A parameter-free colour shortcut around both halves (the residual autoencoding of DC-AE,
+     * Chen et al. 2024, "Deep Compression Autoencoder for Efficient High-Resolution Diffusion
+     * Models", reduced to its channel-averaged form): the encoder adds the block average of the
+     * input RGB (s×s pixels × the frames of each causal latent step) to latent channels 0..2, and
+     * the decoder adds those channels, nearest-upsampled, to its output. An untrained model then
+     * already reconstructs the blurred clip, colour included, and the convolutions learn the
+     * detail. Needs latent_channels ≥ 3.
+     */
+    shortcut: z.boolean().default(false),
   })
   .superRefine((c, ctx) => {
     const transitions = c.channel_mult.length - 1;
@@ -76,6 +88,7 @@ export const VAEConfigSchema = z
     if (Math.log2(c.temporal_compression) > transitions) {
       ctx.addIssue({ code: 'custom', path: ['temporal_compression'], message: `${c.temporal_compression}x needs at least ${Math.log2(c.temporal_compression) + 1} levels in channel_mult (has ${c.channel_mult.length})` });
     }
+    if (c.shortcut && c.latent_channels < 3) ctx.addIssue({ code: 'custom', path: ['shortcut'], message: `needs latent_channels >= 3 (has ${c.latent_channels})` });
     for (const m of c.channel_mult) {
       const ch = c.base_channels * m;
       if (ch % Math.min(c.groups, ch) !== 0) ctx.addIssue({ code: 'custom', path: ['groups'], message: `${ch} channels do not split into ${c.groups} groups` });
@@ -131,8 +144,8 @@ export function latentShape(cfg: VAEConfig, frames: number, height: number, widt
 /** sha256 (first 16 hex) of the canonical model config: identifies the architecture. */
 export function configHash(cfg: VAEConfig): string {
   const canon = VAEConfigSchema.parse(cfg);
-  // out_norm joined the schema later: left out at its default so earlier hashes stay valid
-  const keys = (Object.keys(canon).sort() as (keyof VAEConfig)[]).filter((k) => k !== 'out_norm' || !canon.out_norm);
+  // out_norm and shortcut joined the schema later: left out at their defaults so earlier hashes stay valid
+  const keys = (Object.keys(canon).sort() as (keyof VAEConfig)[]).filter((k) => (k !== 'out_norm' || !canon.out_norm) && (k !== 'shortcut' || canon.shortcut));
   const text = JSON.stringify(keys.map((k) => [k, canon[k]]));
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
@@ -190,6 +203,32 @@ function padTime(x: tf.Tensor5D, st: number): tf.Tensor5D {
   return tf.concat([x, ...Array.from({ length: extra }, () => last)], 1); // (B, T + extra, H, W, 3)
 }
 
+/**
+ * The shortcut's encoder half: x (B, T, H, W, 3) with T ≡ 1 (mod st) → the mean of each latent
+ * cell's pixels (B, T', H/s, W/s, 3): s×s pixels of frame 0 alone for latent frame 0, of frames
+ * 1 + (k−1)·st … k·st for latent frame k (the causal grouping of the encoder).
+ */
+export function blockAverage(x: tf.Tensor5D, s: number, st: number): tf.Tensor5D {
+  return tf.tidy(() => {
+    const [b, t, h, w, c] = x.shape;
+    const hs = h / s;
+    const ws = w / s;
+    const sp = tf.reshape(tf.mean(tf.reshape(x, [b * t * hs, s, ws, s, c]), [1, 3]), [b, t, hs * ws * c]); // (B, T, H'·W'·3)
+    const first = tf.slice(sp, [0, 0, 0], [b, 1, hs * ws * c]); // (B, 1, H'·W'·3)
+    const k = (t - 1) / st;
+    const parts = [first];
+    if (k > 0) parts.push(tf.mean(tf.reshape(tf.slice(sp, [0, 1, 0], [b, t - 1, hs * ws * c]), [b, k, st, hs * ws * c]), 2)); // (B, k, H'·W'·3)
+    return tf.reshape(tf.concat(parts, 1), [b, 1 + k, hs, ws, c]); // (B, T', H', W', 3)
+  });
+}
+
+/** The shortcut's decoder half: (B, T', H', W', c) → (B, 1 + (T'−1)·st, H'·s, W'·s, c), each cell repeated over its pixels. */
+export function blockRepeat(z: tf.Tensor5D, s: number, st: number): tf.Tensor5D {
+  let y = st > 1 ? upsampleTimeCausal(z, st) : z; // (B, T, H', W', c)
+  for (let f = s; f > 1; f /= 2) y = upsampleNearest2x(y); // (B, T, ·, ·, c)
+  return y;
+}
+
 function forwardEncode(params: ParamStore, cfg: VAEConfig, x: tf.Tensor5D): tf.Tensor5D {
   const { channels: ch, spatialDown, temporalDown } = vaeLayout(cfg);
   const s = settings(cfg);
@@ -241,14 +280,20 @@ export function createVAE(config: VAEConfig | z.input<typeof VAEConfigSchema>, s
       return tf.tidy(() => {
         const h = forwardEncode(params, cfg, x); // (B, T', H', W', 2C)
         const [b, t, hh, ww] = h.shape;
-        const mean = tf.slice(h, [0, 0, 0, 0, 0], [b, t, hh, ww, C]); // (B, T', H', W', C)
+        let mean = tf.slice(h, [0, 0, 0, 0, 0], [b, t, hh, ww, C]) as tf.Tensor5D; // (B, T', H', W', C)
+        if (cfg.shortcut) mean = tf.add(mean, tf.pad(blockAverage(padTime(x, cfg.temporal_compression), sc, cfg.temporal_compression), [[0, 0], [0, 0], [0, 0], [0, 0], [0, C - 3]])); // (B, T', H', W', C)
         const logvar = tf.clipByValue(tf.slice(h, [0, 0, 0, 0, C], [b, t, hh, ww, C]), -30, 20); // (B, T', H', W', C)
         return { mean, logvar };
       });
     },
     decode(zt) {
       checkShape('vae.decode input', zt.shape, ['B', null, null, null, C]);
-      return tf.tidy(() => forwardDecode(params, cfg, zt)); // (B, T, H, W, 3)
+      return tf.tidy(() => {
+        const y = forwardDecode(params, cfg, zt); // (B, T, H, W, 3)
+        if (!cfg.shortcut) return y;
+        const [b, t, hh, ww] = zt.shape;
+        return tf.add(y, blockRepeat(tf.slice(zt, [0, 0, 0, 0, 0], [b, t, hh, ww, 3]), sc, cfg.temporal_compression)); // (B, T, H, W, 3)
+      });
     },
     dispose() {
       for (const v of params.values()) v.dispose();

@@ -93,3 +93,62 @@ describe('VAE without the output GroupNorms (out_norm: false)', () => {
     }
   });
 });
+
+describe('VAE colour shortcut (shortcut: true)', () => {
+  const scCfg = { ...cfg, latent_channels: 4, temporal_compression: 2, out_norm: false, shortcut: true };
+
+  it('is the exact block average / block repeat when every weight is zero (closed form, 1e-6)', () => {
+    const m = createVAE(scCfg, 2);
+    try {
+      for (const v of m.params.values()) v.assign(tf.zerosLike(v));
+      const x = tf.tensor5d(new Rng(3).normals(1 * 5 * 8 * 8 * 3).map((v) => Math.tanh(v)), [1, 5, 8, 8, 3]);
+      const xs = x.arraySync()[0];
+      const { mean, logvar } = m.encode(x);
+      expect(mean.shape).toEqual([1, 3, 2, 2, 4]);
+      const mz = mean.arraySync()[0];
+      // latent frame k ≥ 1 averages frames 2k−1, 2k; frame 0 alone; 4×4 pixels per cell (float64 here)
+      for (const [k, frames] of [[0, [0]], [1, [1, 2]], [2, [3, 4]]] as const) {
+        for (let c = 0; c < 3; c++) {
+          let want = 0;
+          for (const f of frames) for (let i = 4; i < 8; i++) for (let j = 0; j < 4; j++) want += xs[f][i][j][c] / (16 * frames.length);
+          expect(Math.abs(mz[k][1][0][c] - want)).toBeLessThan(1e-6);
+        }
+        expect(mz[k][1][0][3]).toBe(0); // channels ≥ 3 untouched
+      }
+      const y = m.decode(mean).arraySync()[0];
+      expect(y.length).toBe(5);
+      for (const [f, k] of [[0, 0], [1, 1], [2, 1], [3, 2], [4, 2]] as const) for (let c = 0; c < 3; c++) expect(Math.abs(y[f][6][1][c] - mz[k][1][0][c])).toBeLessThan(1e-6);
+      tf.dispose([x, mean, logvar]);
+    } finally {
+      m.dispose();
+    }
+  });
+
+  it('changes the config hash only when on, needs 3 latent channels, and exports with parity (1e-4)', async () => {
+    const { configHash, VAEConfigSchema } = await import('../../src/model/vae.js');
+    expect(configHash({ ...cfg, shortcut: false })).toBe(configHash(cfg));
+    expect(configHash({ ...cfg, shortcut: true })).not.toBe(configHash(cfg));
+    expect(VAEConfigSchema.safeParse({ ...scCfg, latent_channels: 2 }).success).toBe(false);
+    const m = createVAE(scCfg, 5);
+    try {
+      const dec = await createSession(buildVaeDecoder(m.config, paramReader(m.params)).toBytes(), { threads: 1 });
+      const z = new Rng(6).normals(3 * 3 * 4 * 4);
+      const ref = m.decode(tf.tensor5d(z, [1, 3, 3, 4, 4]));
+      const out = floatOutput((await run(dec, { z: { data: z, dims: [1, 3, 3, 4, 4] } })).frames);
+      expect(out.dims).toEqual(ref.shape);
+      expect(relErr(out.data, ref.dataSync() as Float32Array)).toBeLessThan(1e-4);
+      ref.dispose();
+      const enc = await createSession(buildVaeEncoder(m.config, paramReader(m.params)).toBytes(), { threads: 1 });
+      for (const shape of [[1, 5, 8, 12, 3], [2, 1, 8, 8, 3]] as const) {
+        const x = new Rng(7).normals(shape.reduce((a, b) => a * b, 1)).map((v) => Math.tanh(v));
+        const r = m.encode(tf.tensor5d(x, [...shape]));
+        const o = floatOutput((await run(enc, { x: { data: x, dims: [...shape] } })).mean);
+        expect(o.dims).toEqual(r.mean.shape);
+        expect(relErr(o.data, r.mean.dataSync() as Float32Array)).toBeLessThan(1e-4);
+        tf.dispose([r.mean, r.logvar]);
+      }
+    } finally {
+      m.dispose();
+    }
+  });
+});

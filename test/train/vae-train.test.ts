@@ -60,6 +60,37 @@ describe('VAE training', () => {
     vae.dispose();
   });
 
+  it('chroma_weight adds the loss of the error minus its RGB mean (closed form with a zero model, float64, 1e-5)', () => {
+    const vae = createVAE(tinyModel, 0);
+    for (const v of vae.params.values()) v.assign(tf.zerosLike(v)); // x̂ = 0, so the error is −x
+    const opt = new AdamW(vae.params, { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, clipNorm: 1 });
+    const x = squareClip(5, 16);
+    const xs = x.dataSync();
+    for (const loss of ['l1', 'mse'] as const) {
+      const f = loss === 'l1' ? Math.abs : (v: number) => v * v;
+      let plain = 0;
+      let chroma = 0;
+      for (let i = 0; i < xs.length; i += 3) {
+        const m = (xs[i] + xs[i + 1] + xs[i + 2]) / 3;
+        for (let c = 0; c < 3; c++) {
+          plain += f(xs[i + c]);
+          chroma += f(xs[i + c] - m);
+        }
+      }
+      plain /= xs.length;
+      chroma /= xs.length;
+      expect(chroma).toBeGreaterThan(0.01); // the red square has colour
+      for (const w of [0, 2.5]) {
+        const train = VAETrainConfigSchema.parse({ beta_kl: 0, loss, chroma_weight: w });
+        const got = vaeTrainStep(vae, opt, x, train, 0, new Rng(1)).loss;
+        expect(Math.abs(got - (plain + w * chroma))).toBeLessThan(1e-5);
+      }
+    }
+    tf.dispose(x);
+    opt.dispose();
+    vae.dispose();
+  });
+
   it('saves and loads a checkpoint with identical output; corrupt files and edited configs fail clearly', async () => {
     const vae = createVAE(tinyModel, 5);
     const run = path.join(dir, 'manual');

@@ -106,6 +106,27 @@ class VaeGraph {
     return this.g.op('Resize', [x, '', this.g.constant([1, 1, 1, 2, 2], [5])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
   }
 
+  /** The shortcut's decoder half on (B, c, T', H', W'): nearest ×(st, s, s), the first st − 1 frames dropped (vae.ts blockRepeat). */
+  blockRepeat(x: string): string {
+    const s = this.cfg.spatial_compression;
+    const st = this.cfg.temporal_compression;
+    const r = this.g.op('Resize', [x, '', this.g.constant([1, 1, st, s, s], [5])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
+    return st > 1 ? this.g.op('Slice', [r, this.g.ints([st - 1]), this.g.ints([2 ** 31 - 1]), this.g.ints([2])]) : r;
+  }
+
+  /**
+   * The shortcut's encoder half on (B, 3, T, H, W), T ≡ 1 (mod st): cell means (B, 3, T', H', W')
+   * (vae.ts blockAverage). Frame 0 edge-padded to st frames makes the causal grouping one
+   * AveragePool (and keeps a single image valid).
+   */
+  blockAverage(x: string): string {
+    const g = this.g;
+    const s = this.cfg.spatial_compression;
+    const st = this.cfg.temporal_compression;
+    const padded = st > 1 ? g.op('Pad', [x, g.ints([0, 0, st - 1, 0, 0, 0, 0, 0, 0, 0])], { mode: 'edge' }) : x; // (B, 3, T + st − 1, H, W)
+    return g.op('AveragePool', [padded], { kernel_shape: [st, s, s], strides: [st, s, s] }); // (B, 3, T', H', W')
+  }
+
   upTimeCausal(x: string): string {
     const r = this.g.op('Resize', [x, '', this.g.constant([1, 1, 2, 1, 1], [5])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
     return this.g.op('Slice', [r, this.g.ints([1]), this.g.ints([2 ** 31 - 1]), this.g.ints([2])]); // drop the first frame copy
@@ -120,8 +141,8 @@ export function buildVaeDecoder(cfg: VAEConfig, W: Weights, opts: { float16?: bo
   const { channels: ch, spatialDown, temporalDown } = vaeLayout(cfg);
   const L = ch.length;
   const z = g.input('z', ['B', 'T', 'H', 'W', cfg.latent_channels]);
-  let h = g.op('Transpose', [z], { perm: [0, 4, 1, 2, 3] }); // (B, C, T, H, W)
-  h = m.conv(h, 'decoder.conv_in', 'spatial');
+  const zc = g.op('Transpose', [z], { perm: [0, 4, 1, 2, 3] }); // (B, C, T, H, W)
+  let h = m.conv(zc, 'decoder.conv_in', 'spatial');
   h = m.resBlock(h, 'decoder.mid.res.0', ch[L - 1], ch[L - 1]);
   let c = ch[L - 1];
   for (let i = L - 1; i >= 0; i--) {
@@ -136,6 +157,7 @@ export function buildVaeDecoder(cfg: VAEConfig, W: Weights, opts: { float16?: bo
     }
   }
   h = m.conv(m.silu(cfg.out_norm ? m.groupNorm(h, 'decoder.norm_out', c) : h), 'decoder.conv_out', 'spatial');
+  if (cfg.shortcut) h = g.op('Add', [h, m.blockRepeat(g.op('Slice', [zc, g.ints([0]), g.ints([3]), g.ints([1])]))]); // (B, 3, F, HP, WP)
   g.output(g.op('Transpose', [h], { perm: [0, 2, 3, 4, 1] }), ['B', 'F', 'HP', 'WP', 3], undefined, 'frames');
   return g;
 }
@@ -147,7 +169,8 @@ export function buildVaeEncoder(cfg: VAEConfig, W: Weights, opts: { float16?: bo
   const { channels: ch, spatialDown, temporalDown } = vaeLayout(cfg);
   const L = ch.length;
   const x = g.input('x', ['B', 'F', 'HP', 'WP', 3]);
-  let h = m.conv(g.op('Transpose', [x], { perm: [0, 4, 1, 2, 3] }), 'encoder.conv_in', 'spatial');
+  const xc = g.op('Transpose', [x], { perm: [0, 4, 1, 2, 3] }); // (B, 3, F, HP, WP)
+  let h = m.conv(xc, 'encoder.conv_in', 'spatial');
   let c = ch[0];
   for (let i = 0; i < L; i++) {
     for (let j = 0; j < cfg.res_blocks; j++) {
@@ -159,7 +182,8 @@ export function buildVaeEncoder(cfg: VAEConfig, W: Weights, opts: { float16?: bo
   }
   h = m.resBlock(h, 'encoder.mid.res.0', c, c);
   h = m.conv(m.silu(cfg.out_norm ? m.groupNorm(h, 'encoder.norm_out', c) : h), 'encoder.conv_out', 'spatial'); // (B, 2C, T', H', W')
-  const mean = g.op('Slice', [h, g.ints([0]), g.ints([cfg.latent_channels]), g.ints([1])]); // (B, C, T', H', W')
+  let mean = g.op('Slice', [h, g.ints([0]), g.ints([cfg.latent_channels]), g.ints([1])]); // (B, C, T', H', W')
+  if (cfg.shortcut) mean = g.op('Add', [mean, g.op('Pad', [m.blockAverage(xc), g.ints([0, 0, 0, 0, 0, 0, cfg.latent_channels - 3, 0, 0, 0])])]); // (B, C, T', H', W')
   g.output(g.op('Transpose', [mean], { perm: [0, 2, 3, 4, 1] }), ['B', 'T', 'H', 'W', cfg.latent_channels], undefined, 'mean');
   return g;
 }
