@@ -6,7 +6,8 @@
 //   bench both on configs/bench/default.json → a README GIF → models/demo (+ docs/demo.gif).
 //
 //   node scripts/train-demo-model.mjs [--work runs/demo-model] [--out models/demo]
-//        [--gif docs/demo.gif] [--clips 1200] [--vae-steps N] [--dit-steps N] [--quick]
+//        [--gif docs/demo.gif] [--clips 1200] [--vae-steps N] [--dit-steps N] [--early-step N] [--quick]
+// (--early-step: the checkpoint benched as the short-training reference; default 10 % of the DiT steps)
 //
 // Stages whose output exists in --work are skipped, so an interrupted run continues where it
 // stopped (delete --work to start over). The result is assembled in a temporary directory and
@@ -34,7 +35,7 @@ const vaeCfg = path.join(root, 'configs/demo-model/vae.json');
 const ditCfg = path.join(root, 'configs/demo-model/dit.json');
 const vaeSteps = Number(flag('vae-steps', quick ? 4 : JSON.parse(readFileSync(vaeCfg, 'utf8')).train.steps));
 const ditSteps = Number(flag('dit-steps', quick ? 10 : JSON.parse(readFileSync(ditCfg, 'utf8')).steps));
-const earlyStep = Math.max(1, Math.round(ditSteps / 10));
+const earlyStep = Number(flag('early-step', Math.max(1, Math.round(ditSteps / 10))));
 const cli = path.join(root, 'dist/cli/index.js');
 if (!existsSync(cli)) {
   console.error(`error: ${cli}: not built (run npm run build)`);
@@ -138,6 +139,10 @@ cpSync(w('export'), tmp, { recursive: true });
 const ditCk = path.join(ditRun, ckptName(ditSteps));
 mkdirSync(path.join(tmp, 'checkpoints/dit'), { recursive: true });
 for (const f of ['config.json', 'state.json', 'tokenizer.json', 'ema.safetensors']) cpSync(path.join(ditCk, f), path.join(tmp, 'checkpoints/dit', f));
+// no machine-specific paths in the committed files: the preview VAE is the shipped one, data is named relative to the repo
+const relPaths = (f, fix) => writeFileSync(f, fix(readFileSync(f, 'utf8')));
+relPaths(path.join(tmp, 'checkpoints/dit/config.json'), (s) => s.split(JSON.stringify(w('vae'))).join(JSON.stringify(path.relative(root, path.join(out, 'checkpoints/vae')))));
+relPaths(path.join(tmp, 'checkpoints/dit/state.json'), (s) => s.split(JSON.stringify(w('latents'))).join(JSON.stringify(path.relative(root, w('latents')))));
 const vaeCk = path.join(w('vae'), readFileSync(w('vae', 'latest'), 'utf8').trim());
 mkdirSync(path.join(tmp, 'checkpoints/vae'), { recursive: true });
 for (const f of readdirSync(vaeCk)) if (f !== 'optimizer.safetensors') cpSync(path.join(vaeCk, f), path.join(tmp, 'checkpoints/vae', f));

@@ -1,6 +1,6 @@
 // The committed demo model (models/demo, made by scripts/train-demo-model.mjs) against the bench
-// thresholds stored with the demo (configs/demo.json): flicker, physics events and tracked objects
-// (colour and direction of the prompt once set) on the default bench suite, rendered exactly as the demo's
+// thresholds stored with the demo (configs/demo.json): flicker, physics events, tracked objects and
+// the colour and direction named in the prompts, on the default bench suite, rendered exactly as the demo's
 // bench stage renders them. A regression in the model files, the exporter, the ONNX engines, the
 // sampler or the evaluator fails here. Then `spacetime demo`'s default path (the shipped VAE, a
 // fine-tune of the shipped DiT with `train --init`) on a tiny budget, and its missing-model error.
@@ -24,8 +24,7 @@ describe('the shipped demo model', () => {
     const m = await benchStage(cfg, p);
     expect(m.cases).toBe(12);
     const checks = judge({ bench: m }, cfg.thresholds).filter((c) => c.metric.startsWith('bench.'));
-    // colour/direction thresholds stay unset (null) until the shipped model reaches them (README)
-    expect(checks.map((c) => c.name).sort()).toEqual(['bench_failures_per_clip_max', 'bench_flicker_min', 'bench_objects_per_clip_min']);
+    expect(checks.map((c) => c.name).sort()).toEqual(['bench_colour_match_min', 'bench_direction_match_min', 'bench_failures_per_clip_max', 'bench_flicker_min', 'bench_objects_per_clip_min']);
     for (const c of checks) expect(c.ok, formatCheck(c)).toBe(true);
   }, 300_000);
 
