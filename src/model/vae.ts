@@ -278,10 +278,11 @@ export function createVAE(config: VAEConfig | z.input<typeof VAEConfigSchema>, s
         throw new SpacetimeError(`vae.encode input: height and width (${env.H}x${env.W}) must be multiples of the spatial compression ${sc}`);
       }
       return tf.tidy(() => {
-        const h = forwardEncode(params, cfg, x); // (B, T', H', W', 2C)
+        const xp = padTime(x, cfg.temporal_compression); // (B, T ≡ 1 mod s_t, H, W, 3); forwardEncode's own padTime is then a no-op
+        const h = forwardEncode(params, cfg, xp); // (B, T', H', W', 2C)
         const [b, t, hh, ww] = h.shape;
         let mean = tf.slice(h, [0, 0, 0, 0, 0], [b, t, hh, ww, C]) as tf.Tensor5D; // (B, T', H', W', C)
-        if (cfg.shortcut) mean = tf.add(mean, tf.pad(blockAverage(padTime(x, cfg.temporal_compression), sc, cfg.temporal_compression), [[0, 0], [0, 0], [0, 0], [0, 0], [0, C - 3]])); // (B, T', H', W', C)
+        if (cfg.shortcut) mean = tf.add(mean, tf.pad(blockAverage(xp, sc, cfg.temporal_compression), [[0, 0], [0, 0], [0, 0], [0, 0], [0, C - 3]])); // (B, T', H', W', C)
         const logvar = tf.clipByValue(tf.slice(h, [0, 0, 0, 0, C], [b, t, hh, ww, C]), -30, 20); // (B, T', H', W', C)
         return { mean, logvar };
       });
