@@ -33,29 +33,41 @@ function relErr(a: Float32Array, b: Float32Array): number {
 }
 
 
+type Vae = ReturnType<typeof createVAE>;
+
+/** The exported decoder of `m` against m.decode on random latents of each shape (1e-4 relative). */
+async function expectDecoderParity(m: Vae, shapes: readonly (readonly number[])[], seed: (shape: readonly number[]) => number): Promise<void> {
+  const sess = await createSession(buildVaeDecoder(m.config, paramReader(m.params)).toBytes(), { threads: 1 });
+  for (const shape of shapes) {
+    const z = new Rng(seed(shape)).normals(shape.reduce((a, b) => a * b, 1));
+    const ref = m.decode(tf.tensor5d(z, [...shape] as [number, number, number, number, number]));
+    const out = floatOutput((await run(sess, { z: { data: z, dims: [...shape] } })).frames);
+    expect(out.dims).toEqual(ref.shape);
+    expect(relErr(out.data, ref.dataSync() as Float32Array)).toBeLessThan(1e-4);
+    ref.dispose();
+  }
+}
+
+/** The exported encoder of `m` against m.encode's mean on tanh-squashed noise of each shape (1e-4 relative). */
+async function expectEncoderParity(m: Vae, shapes: readonly (readonly number[])[], seed: number): Promise<void> {
+  const sess = await createSession(buildVaeEncoder(m.config, paramReader(m.params)).toBytes(), { threads: 1 });
+  for (const shape of shapes) {
+    const x = new Rng(seed).normals(shape.reduce((a, b) => a * b, 1)).map((v) => Math.tanh(v));
+    const ref = m.encode(tf.tensor5d(x, [...shape] as [number, number, number, number, number]));
+    const out = floatOutput((await run(sess, { x: { data: x, dims: [...shape] } })).mean);
+    expect(out.dims).toEqual(ref.mean.shape);
+    expect(relErr(out.data, ref.mean.dataSync() as Float32Array)).toBeLessThan(1e-4);
+    tf.dispose([ref.mean, ref.logvar]);
+  }
+}
+
 describe('VAE ONNX export parity', () => {
   it('decoder matches tfjs at three latent shapes', async () => {
-    const sess = await createSession(buildVaeDecoder(vae.config, paramReader(vae.params)).toBytes(), { threads: 1 });
-    for (const shape of [[1, 1, 2, 3, 4], [2, 3, 4, 4, 4], [1, 4, 3, 5, 4]] as const) {
-      const z = new Rng(shape[1]).normals(shape.reduce((a, b) => a * b, 1));
-      const ref = vae.decode(tf.tensor5d(z, [...shape]));
-      const out = floatOutput((await run(sess, { z: { data: z, dims: [...shape] } })).frames);
-      expect(out.dims).toEqual(ref.shape);
-      expect(relErr(out.data, ref.dataSync() as Float32Array)).toBeLessThan(1e-4);
-      ref.dispose();
-    }
+    await expectDecoderParity(vae, [[1, 1, 2, 3, 4], [2, 3, 4, 4, 4], [1, 4, 3, 5, 4]], (shape) => shape[1]);
   });
 
   it('encoder mean matches tfjs for a video and a single image', async () => {
-    const sess = await createSession(buildVaeEncoder(vae.config, paramReader(vae.params)).toBytes(), { threads: 1 });
-    for (const shape of [[1, 5, 8, 12, 3], [2, 1, 8, 8, 3]] as const) {
-      const x = new Rng(9).normals(shape.reduce((a, b) => a * b, 1)).map((v) => Math.tanh(v));
-      const ref = vae.encode(tf.tensor5d(x, [...shape]));
-      const out = floatOutput((await run(sess, { x: { data: x, dims: [...shape] } })).mean);
-      expect(out.dims).toEqual(ref.mean.shape);
-      expect(relErr(out.data, ref.mean.dataSync() as Float32Array)).toBeLessThan(1e-4);
-      tf.dispose([ref.mean, ref.logvar]);
-    }
+    await expectEncoderParity(vae, [[1, 5, 8, 12, 3], [2, 1, 8, 8, 3]], 9);
   });
 
   it('float16 weights stay close (1e-2 relative)', async () => {
@@ -76,18 +88,8 @@ describe('VAE without the output GroupNorms (out_norm: false)', () => {
       expect([...plain.params.keys()].filter((k) => k.includes('norm_out'))).toEqual([]);
       expect(configHash({ ...vae.config, out_norm: true })).toBe(configHash(vae.config));
       expect(configHash(plain.config)).not.toBe(configHash(vae.config));
-      const dec = await createSession(buildVaeDecoder(plain.config, paramReader(plain.params)).toBytes(), { threads: 1 });
-      const z = new Rng(6).normals(2 * 3 * 4 * 4);
-      const ref = plain.decode(tf.tensor5d(z, [1, 2, 3, 4, 4]));
-      const out = floatOutput((await run(dec, { z: { data: z, dims: [1, 2, 3, 4, 4] } })).frames);
-      expect(relErr(out.data, ref.dataSync() as Float32Array)).toBeLessThan(1e-4);
-      ref.dispose();
-      const enc = await createSession(buildVaeEncoder(plain.config, paramReader(plain.params)).toBytes(), { threads: 1 });
-      const x = new Rng(7).normals(5 * 8 * 8 * 3).map((v) => Math.tanh(v));
-      const r = plain.encode(tf.tensor5d(x, [1, 5, 8, 8, 3]));
-      const o = floatOutput((await run(enc, { x: { data: x, dims: [1, 5, 8, 8, 3] } })).mean);
-      expect(relErr(o.data, r.mean.dataSync() as Float32Array)).toBeLessThan(1e-4);
-      tf.dispose([r.mean, r.logvar]);
+      await expectDecoderParity(plain, [[1, 2, 3, 4, 4]], () => 6);
+      await expectEncoderParity(plain, [[1, 5, 8, 8, 3]], 7);
     } finally {
       plain.dispose();
     }
@@ -131,22 +133,8 @@ describe('VAE colour shortcut (shortcut: true)', () => {
     expect(VAEConfigSchema.safeParse({ ...scCfg, latent_channels: 2 }).success).toBe(false);
     const m = createVAE(scCfg, 5);
     try {
-      const dec = await createSession(buildVaeDecoder(m.config, paramReader(m.params)).toBytes(), { threads: 1 });
-      const z = new Rng(6).normals(3 * 3 * 4 * 4);
-      const ref = m.decode(tf.tensor5d(z, [1, 3, 3, 4, 4]));
-      const out = floatOutput((await run(dec, { z: { data: z, dims: [1, 3, 3, 4, 4] } })).frames);
-      expect(out.dims).toEqual(ref.shape);
-      expect(relErr(out.data, ref.dataSync() as Float32Array)).toBeLessThan(1e-4);
-      ref.dispose();
-      const enc = await createSession(buildVaeEncoder(m.config, paramReader(m.params)).toBytes(), { threads: 1 });
-      for (const shape of [[1, 5, 8, 12, 3], [2, 1, 8, 8, 3]] as const) {
-        const x = new Rng(7).normals(shape.reduce((a, b) => a * b, 1)).map((v) => Math.tanh(v));
-        const r = m.encode(tf.tensor5d(x, [...shape]));
-        const o = floatOutput((await run(enc, { x: { data: x, dims: [...shape] } })).mean);
-        expect(o.dims).toEqual(r.mean.shape);
-        expect(relErr(o.data, r.mean.dataSync() as Float32Array)).toBeLessThan(1e-4);
-        tf.dispose([r.mean, r.logvar]);
-      }
+      await expectDecoderParity(m, [[1, 3, 3, 4, 4]], () => 6);
+      await expectEncoderParity(m, [[1, 5, 8, 12, 3], [2, 1, 8, 8, 3]], 7);
     } finally {
       m.dispose();
     }
