@@ -9,7 +9,7 @@ import { Rng } from '../util/rng.js';
 import type { ClipBatch } from './data.js';
 import type { Ema } from './ema.js';
 import { emaDecay } from './ema.js';
-import { drawBatch, fixedLevelDraw, lossFromDraw, type BatchDraw } from './objective.js';
+import { batchMotionWeights, drawBatch, fixedLevelDraw, lossFromDraw, type BatchDraw } from './objective.js';
 import { buildPacked, drawClip, packedLoss, type PackClip, type Patch3 } from './pack.js';
 import type { ObjectiveConfig } from './objective-config.js';
 import { clipByGlobalNorm, globalNorm, type AdamW, type Grads } from './optimizer.js';
@@ -206,17 +206,19 @@ export interface MicroResult {
 
 /** Draw (JS, from the Rng) then forward + backward on a bucketed micro-batch. */
 export function gridLossAndGrads(model: Denoiser, encodeText: (captions: string[]) => TextCond, b: GridLoopBatch, rng: Rng, obj: ObjectiveConfig, vars: tf.Variable[]): MicroResult {
-  return gridGradsFromDraw(model, encodeText, b, drawBatch(b.shape, b.tokensPerClip, rng, obj), vars);
+  return gridGradsFromDraw(model, encodeText, b, drawBatch(b.shape, b.tokensPerClip, rng, obj), vars, obj.motionWeight);
 }
 
 /** Forward + backward on a bucketed micro-batch whose random draw is given. */
-export function gridGradsFromDraw(model: Denoiser, encodeText: (captions: string[]) => TextCond, b: GridLoopBatch, draw: BatchDraw, vars: tf.Variable[]): MicroResult {
+export function gridGradsFromDraw(model: Denoiser, encodeText: (captions: string[]) => TextCond, b: GridLoopBatch, draw: BatchDraw, vars: tf.Variable[], motionWeight = 0): MicroResult {
   let per: tf.Tensor1D | null = null;
+  const pw = motionWeight > 0 ? batchMotionWeights(b.x0, b.shape, motionWeight) : null;
   const { value, grads } = tf.variableGrads(() => {
     const x0 = tf.tensor5d(b.x0, b.shape); // (B, T, H, W, C)
     const text = encodeText(b.captions); // (B, L, E)
     const nullText = draw.dropText.some((d) => d > 0) ? encodeText(['']) : undefined; // (1, L, E)
-    const out = lossFromDraw(model, { x0, text, nullText }, draw);
+    const posWeight = pw ? tf.tensor4d(pw, [b.shape[0], b.shape[1], b.shape[2], b.shape[3]]) : undefined;
+    const out = lossFromDraw(model, { x0, text, nullText, posWeight }, draw);
     per = tf.keep(out.perSample);
     return out.loss;
   }, vars);
@@ -231,7 +233,7 @@ export function gridGradsFromDraw(model: Denoiser, encodeText: (captions: string
 /** Draw per clip then forward + backward on a packed micro-batch (NaViT). */
 export function packedLossAndGrads(model: Denoiser, encodeText: (captions: string[]) => TextCond, b: PackLoopBatch, rng: Rng, obj: ObjectiveConfig, vars: tf.Variable[]): MicroResult {
   const draws = b.clips.map((c) => drawClip(c, b.patch, rng, obj));
-  const pb = buildPacked(b.clips, draws, b.rows, b.patch);
+  const pb = buildPacked(b.clips, draws, b.rows, b.patch, obj.motionWeight);
   const { value, grads } = tf.variableGrads(() => packedLoss(model, pb, encodeText(pb.captions)), vars);
   const loss = value.dataSync()[0];
   value.dispose();

@@ -50,6 +50,13 @@ export const ObjectiveSchema = z
     /** Probability that a sample's conditioning frames are dropped (image/video CFG). */
     condDropout: z.number().min(0).max(1).default(0.1),
     condModes: CondModesSchema.prefault({}),
+    /**
+     * Motion weighting α (0 = off): each latent position's loss is weighted by
+     * 1 + α·max(0, d − m_t)/s, d its distance from the clip's temporal mean, m_t that distance's
+     * median over the frame, s the clip's spread (objective.ts motionWeights), so the few positions
+     * that moving objects cover are not drowned by the static background.
+     */
+    motionWeight: z.number().min(0).default(0),
   })
   .strict()
   .refine((o) => !(o.kind === 'ddpm' && o.ddpm.zeroTerminalSnr && o.ddpm.prediction === 'eps'), {

@@ -12,6 +12,14 @@
 //   first+last / random prefix / random suffix) that stay clean in x_t and are excluded from the
 //   loss; caption dropout and a separate conditioning dropout train the unconditional branches
 //   for classifier-free guidance. Padding (`valid` = 0) is excluded from the loss.
+// - Motion weighting (optional, `motionWeight` α): a per-position weight 1 + α·max(0, d − m_t)/s
+//   from the clean latents: d = the position's RMS (over channels) distance from its temporal mean,
+//   m_t = the median of d over frame t's positions (the static background's level; it also absorbs
+//   the causal VAE's single-image first latent frame, which differs from the others everywhere),
+//   s = the clip's RMS distance from its per-channel mean. Background gets weight 1, the cells that
+//   moving objects cover or pass through more; each sample's loss is the weighted mean over its loss
+//   positions. (Our own heuristic for small moving objects that are a few % of the positions; with
+//   α = 0 the loss is exactly the unweighted one.)
 // All randomness is drawn in plain JS from the serialisable Rng (bit-exact resume).
 import * as tf from '@tensorflow/tfjs-core';
 import type { Denoiser, TextCond } from '../model/types.js';
@@ -84,6 +92,58 @@ export function drawLevel(tokens: number, rng: Rng, cfg: ObjectiveConfig): Draw 
   }
   const T = cfg.ddpm.trainSteps;
   return drawAt((rng.int(T) + 1) / T, cfg);
+}
+
+/**
+ * Motion weights (T·H·W) of one clip x0 (T, H, W, C): 1 + α·max(0, d − m_t)/s (see the header).
+ * All ones for α = 0, a single frame or a constant clip.
+ */
+export function motionWeights(x0: ArrayLike<number>, shape: readonly number[], alpha: number): Float32Array {
+  const [T, H, W, C] = shape;
+  const P = H * W;
+  const w = new Float32Array(T * P).fill(1);
+  if (!(alpha > 0) || T < 2) return w;
+  const chanMean = new Float64Array(C);
+  const mu = new Float64Array(P * C); // temporal mean per (h, w, c)
+  for (let t = 0; t < T; t++)
+    for (let q = 0; q < P * C; q++) {
+      const v = x0[t * P * C + q];
+      mu[q] += v / T;
+      chanMean[q % C] += v / (T * P);
+    }
+  let spread = 0;
+  for (let i = 0; i < T * P * C; i++) spread += (x0[i] - chanMean[i % C]) ** 2;
+  const s = Math.sqrt(spread / (T * P * C));
+  if (!(s > 0)) return w;
+  const d = new Float64Array(P);
+  for (let t = 0; t < T; t++) {
+    for (let p = 0; p < P; p++) {
+      let acc = 0;
+      for (let c = 0; c < C; c++) acc += (x0[(t * P + p) * C + c] - mu[p * C + c]) ** 2;
+      d[p] = Math.sqrt(acc / C);
+    }
+    const m = median(d);
+    for (let p = 0; p < P; p++) w[t * P + p] = 1 + (alpha * Math.max(0, d[p] - m)) / s;
+  }
+  return w;
+}
+
+/** The median of a sample (the lower middle value for an even count). */
+function median(v: Float64Array): number {
+  const sorted = Float64Array.from(v).sort();
+  return sorted[(sorted.length - 1) >> 1];
+}
+
+/** motionWeights for every clip of a batch (B, T, H, W, C) → (B·T·H·W). */
+export function batchMotionWeights(x0: ArrayLike<number>, shape: readonly number[], alpha: number): Float32Array {
+  const [B, T, H, W, C] = shape;
+  const per = T * H * W * C;
+  const out = new Float32Array(B * T * H * W);
+  for (let b = 0; b < B; b++) {
+    const clip = Array.prototype.slice.call(x0, b * per, (b + 1) * per) as number[];
+    out.set(motionWeights(clip, [T, H, W, C], alpha), b * T * H * W);
+  }
+  return out;
 }
 
 const MODES = ['none', 'first', 'last', 'firstLast', 'prefix', 'suffix'] as const;
@@ -162,6 +222,8 @@ export interface GridBatch {
   nullText?: TextCond;
   /** 1 = real latent position, 0 = padding. Absent = all valid. */
   valid?: tf.Tensor4D; // (B, T, H, W)
+  /** Per-position loss weights (motionWeights). Absent = uniform. */
+  posWeight?: tf.Tensor4D; // (B, T, H, W)
 }
 
 export interface LossOut {
@@ -196,7 +258,13 @@ export function lossFromDraw(model: Denoiser, batch: GridBatch, draw: BatchDraw)
   const count = tf.sum(lossMask, [1, 2, 3]); // (B)
   const perSample = tf.div(tf.sum(tf.mul(se, lossMask), [1, 2, 3]), tf.maximum(count, 1)) as tf.Tensor1D; // (B)
   const has = tf.cast(tf.greater(count, 0), 'float32'); // (B)
-  const loss = tf.div(tf.sum(tf.mul(tf.mul(perSample, col('w')), has)), tf.maximum(tf.sum(has), 1)) as tf.Scalar;
+  let weighted: tf.Tensor = perSample; // (B) each sample's (weighted) mean over its loss positions
+  if (batch.posWeight) {
+    checkShape('posWeight', batch.posWeight.shape, [B, T, H, W]);
+    const wm = tf.mul(lossMask, batch.posWeight); // (B, T, H, W)
+    weighted = tf.div(tf.sum(tf.mul(se, wm), [1, 2, 3]), tf.maximum(tf.sum(wm, [1, 2, 3]), 1e-12));
+  }
+  const loss = tf.div(tf.sum(tf.mul(tf.mul(weighted, col('w')), has)), tf.maximum(tf.sum(has), 1)) as tf.Scalar;
   return { loss, perSample };
 }
 

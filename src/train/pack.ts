@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Denoiser, TextCond } from '../model/types.js';
 import { Rng } from '../util/rng.js';
 import { tokenCount } from './bucket.js';
-import { drawLevel, sampleCondMask, type Draw } from './objective.js';
+import { drawLevel, motionWeights, sampleCondMask, type Draw } from './objective.js';
 import type { ObjectiveConfig } from './objective-config.js';
 
 export type Patch3 = readonly [number, number, number];
@@ -70,7 +70,7 @@ export interface PackedBatch {
 }
 
 /** Build the packed tensors' host data for `rows` (clip indices per row). */
-export function buildPacked(clips: readonly PackClip[], draws: readonly ClipDraw[], rows: readonly (readonly number[])[], patch: Patch3): PackedBatch {
+export function buildPacked(clips: readonly PackClip[], draws: readonly ClipDraw[], rows: readonly (readonly number[])[], patch: Patch3, motionWeight = 0): PackedBatch {
   const [pt, ph, pw] = patch;
   const C = clips[0].shape[3];
   const P = pt * ph * pw * C;
@@ -104,8 +104,11 @@ export function buildPacked(clips: readonly PackClip[], draws: readonly ClipDraw
       const nt = Math.ceil(T / pt);
       const nh = Math.ceil(H / ph);
       const nw = Math.ceil(W / pw);
+      // per-position weights (objective.ts motionWeights; all ones when off) and their sum over the
+      // clip's loss values: each clip's loss is its weighted mean, as in the bucketed loss
+      const posW = motionWeights(clip.x0, clip.shape, motionWeight);
       let count = 0;
-      for (let f = 0; f < T; f++) if (!condMask[f]) count += H * W * C; // loss values of this clip
+      for (let f = 0; f < T; f++) if (!condMask[f]) for (let p = 0; p < H * W; p++) count += posW[f * H * W + p] * C;
       const wv = count > 0 ? draw.w / (count * Math.max(1, hasLoss)) : 0;
       out.t[r * S + s] = draw.t;
       out.captions[r * S + s] = dropText ? '' : clip.caption;
@@ -131,7 +134,7 @@ export function buildPacked(clips: readonly PackClip[], draws: readonly ClipDraw
                     if (condMask[f]) out.xt[dst + c] = x0;
                     else {
                       out.xt[dst + c] = draw.a * x0 + draw.b * e;
-                      out.weight[dst + c] = wv;
+                      out.weight[dst + c] = wv * posW[(f * H + y) * W + x];
                     }
                     out.target[dst + c] = draw.ca * x0 + draw.cb * e;
                   }

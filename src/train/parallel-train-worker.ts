@@ -75,7 +75,7 @@ function grads(msg: Extract<ToWorker, { kind: 'grads' }>): FromWorker {
       perLevel.push([]);
       continue;
     }
-    const r = gridGradsFromDraw(system.dit, system.encodeText, part.b, part.draw, vars);
+    const r = gridGradsFromDraw(system.dit, system.encodeText, part.b, part.draw, vars, a.config.objective.motionWeight);
     losses.push(r.loss);
     perLevel.push(r.perLevel);
     for (const [vn, g] of Object.entries(r.grads)) {

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Denoiser, GridInput } from '../../src/model/types.js';
-import { drawAt, drawBatch, drawLevel, lossFromDraw, sampleCondMask } from '../../src/train/objective.js';
+import { batchMotionWeights, drawAt, drawBatch, drawLevel, lossFromDraw, motionWeights, sampleCondMask } from '../../src/train/objective.js';
 import { ObjectiveSchema } from '../../src/train/objective-config.js';
 import { alphaBars } from '../../src/train/schedule.js';
 import { Rng } from '../../src/util/rng.js';
@@ -124,5 +124,91 @@ describe('lossFromDraw', () => {
     lossFromDraw(oracle(new Float32Array(size), new Set(), seen), { x0, text: text(), nullText }, draw);
     expect([...seen[0].text.emb.dataSync()]).toEqual(new Array(6).fill(7));
     expect(() => lossFromDraw(oracle(new Float32Array(size), new Set()), { x0, text: text() }, draw)).toThrow(/nullText/);
+  });
+});
+
+describe('motion weighting', () => {
+  // A 3-frame 2×2 clip with 2 channels: a static background (1, −1) and one "object" value that
+  // moves from position 0 (frame 0) to position 1 (frame 1) to position 3 (frame 2).
+  const T = 3;
+  const P = 4;
+  const C = 2;
+  const clip = new Float64Array(T * P * C);
+  for (let t = 0; t < T; t++) for (let p = 0; p < P; p++) clip.set([1, -1], (t * P + p) * C);
+  const obj: [number, number][] = [[0, 0], [1, 1], [2, 3]];
+  for (const [t, p] of obj) clip.set([4, 2], (t * P + p) * C);
+
+  it('closed form: 1 + α·max(0, d − median_t(d))/s, float64 reference; ones when off, for one frame and for a constant clip', () => {
+    const alpha = 3;
+    // reference, written out: temporal mean per (p, c), d per (t, p), per-frame median, clip spread
+    const mu = (p: number, c: number) => (clip[(0 * P + p) * C + c] + clip[(1 * P + p) * C + c] + clip[(2 * P + p) * C + c]) / 3;
+    const cm = [0, 1].map((c) => Array.from({ length: T * P }, (_, q) => clip[q * C + c]).reduce((a, b) => a + b) / (T * P));
+    const s = Math.sqrt(Array.from(clip, (v, i) => (v - cm[i % C]) ** 2).reduce((a, b) => a + b) / clip.length);
+    const want: number[] = [];
+    for (let t = 0; t < T; t++) {
+      const d = Array.from({ length: P }, (_, p) => Math.sqrt(((clip[(t * P + p) * C] - mu(p, 0)) ** 2 + (clip[(t * P + p) * C + 1] - mu(p, 1)) ** 2) / 2));
+      const med = [...d].sort((a, b) => a - b)[1]; // lower middle of 4
+      for (let p = 0; p < P; p++) want.push(1 + (alpha * Math.max(0, d[p] - med)) / s);
+    }
+    const got = motionWeights(clip, [T, 2, 2, C], alpha);
+    got.forEach((g, i) => expect(g).toBeCloseTo(want[i], 5));
+    // the object's positions get the most weight; position 2, never visited, none in any frame
+    for (const [t, p] of obj) expect(got[t * P + p]).toBeGreaterThan(2);
+    for (let t = 0; t < T; t++) expect(got[t * P + 2]).toBe(1);
+    expect([...motionWeights(clip, [T, 2, 2, C], 0)]).toEqual(new Array(T * P).fill(1));
+    expect([...motionWeights(clip.subarray(0, P * C), [1, 2, 2, C], alpha)]).toEqual(new Array(P).fill(1));
+    expect([...motionWeights(new Float64Array(T * P * C).fill(0.5), [T, 2, 2, C], alpha)]).toEqual(new Array(T * P).fill(1));
+    // a batch is its clips one after another
+    const two = new Float32Array(2 * clip.length);
+    two.set(clip.map((v) => -v), clip.length);
+    two.set(clip, 0);
+    const b = batchMotionWeights(two, [2, T, 2, 2, C], alpha);
+    expect([...b.subarray(0, T * P)]).toEqual([...motionWeights(Float32Array.from(clip), [T, 2, 2, C], alpha)]);
+    expect([...b.subarray(T * P)]).toEqual([...motionWeights(Float32Array.from(clip, (v) => -v), [T, 2, 2, C], alpha)]);
+  });
+
+  it('lossFromDraw with posWeight: each sample is the weighted mean of its loss positions (conditioning frames excluded)', () => {
+    const shape: [number, number, number, number, number] = [2, T, 2, 2, C];
+    const cfg = ObjectiveSchema.parse({ captionDropout: 0, condDropout: 0, condModes: { none: 0, first: 1, last: 0, firstLast: 0, prefix: 0, suffix: 0 } });
+    const draw = drawBatch(shape, 6, new Rng(2), cfg);
+    const x0 = Float32Array.from([...clip, ...clip.map((v) => 0.5 * v)]);
+    const pred = new Rng(5).normals(x0.length);
+    const w = batchMotionWeights(x0, shape, 3);
+    const model: Denoiser = { grid: () => tf.tensor(pred, shape) as tf.Tensor5D };
+    const text = { emb: tf.ones([2, 1, 3]) as tf.Tensor3D, mask: tf.ones([2, 1]) as tf.Tensor2D };
+    const out = lossFromDraw(model, { x0: tf.tensor(x0, shape) as tf.Tensor5D, text, posWeight: tf.tensor4d(w, [2, T, 2, 2]) }, draw);
+    // float64 reference: target = ca·x0 + cb·ε; frame 0 of each sample is conditioning
+    let ref = 0;
+    let plain = 0;
+    for (let b = 0; b < 2; b++) {
+      const d = draw.draws[b];
+      let num = 0;
+      let den = 0;
+      let sum = 0;
+      for (let t = 1; t < T; t++)
+        for (let p = 0; p < P; p++) {
+          let se = 0;
+          for (let c = 0; c < C; c++) {
+            const i = ((b * T + t) * P + p) * C + c;
+            se += (pred[i] - (d.ca * x0[i] + d.cb * draw.noise[i])) ** 2 / C;
+          }
+          num += w[(b * T + t) * P + p] * se;
+          den += w[(b * T + t) * P + p];
+          sum += se;
+        }
+      ref += (d.w * num) / den / 2;
+      plain += sum / ((T - 1) * P) / 2;
+    }
+    expect(out.loss.dataSync()[0]).toBeCloseTo(ref, 4);
+    expect(Math.abs(ref - plain)).toBeGreaterThan(0.05 * plain); // the weights matter here
+    // perSample stays the unweighted mean (the loss-per-timestep curves)
+    const per = out.perSample.dataSync();
+    expect(per[0] / 2 + per[1] / 2).toBeCloseTo(plain, 4);
+    expect(() => lossFromDraw(model, { x0: tf.tensor(x0, shape) as tf.Tensor5D, text, posWeight: tf.ones([2, T, 2, 1]) as tf.Tensor4D }, draw)).toThrow(/posWeight/);
+  });
+
+  it('objective.motionWeight defaults to 0 and refuses negatives', () => {
+    expect(rf.motionWeight).toBe(0);
+    expect(() => ObjectiveSchema.parse({ motionWeight: -1 })).toThrow();
   });
 });

@@ -7,7 +7,7 @@ import { createDiT } from '../../src/model/dit.js';
 import { resolveDiTConfig } from '../../src/model/presets.js';
 import type { TextCond } from '../../src/model/types.js';
 import { ObjectiveSchema } from '../../src/train/objective-config.js';
-import { lossFromDraw } from '../../src/train/objective.js';
+import { batchMotionWeights, lossFromDraw } from '../../src/train/objective.js';
 import { buildPacked, drawClip, packedLoss, planPacking, type PackClip } from '../../src/train/pack.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -62,6 +62,18 @@ describe('pack vs bucket', () => {
     // and packing is not trivially equal: a shuffled draw changes it
     const other = buildPacked(clips, [draws[1], draws[0], draws[2], draws[3]].map((d, i) => ({ ...d, noise: draws[i].noise })), rows, cfg.patch);
     expect(Math.abs(packedLoss(model, other, embOf(other.captions)).dataSync()[0] - gridLoss)).toBeGreaterThan(1e-3);
+    // motion weighting (objective.motionWeight): the same weighted loss both ways, and not the unweighted one
+    const alpha = 4;
+    let gridW = 0;
+    clips.forEach((c, i) => {
+      const d = draws[i];
+      const x0 = tf.tensor5d(c.x0, [1, ...c.shape]);
+      const posWeight = tf.tensor4d(batchMotionWeights(c.x0, [1, ...c.shape], alpha), [1, c.shape[0], c.shape[1], c.shape[2]]);
+      gridW += lossFromDraw(model, { x0, text: embOf([c.caption]), nullText: embOf(['']), posWeight }, { draws: [d.draw], noise: d.noise, condMask: d.condMask, dropText: Float32Array.of(d.dropText) }).loss.dataSync()[0] / clips.length;
+    });
+    const pbW = buildPacked(clips, draws, rows, cfg.patch, alpha);
+    expect(Math.abs(packedLoss(model, pbW, embOf(pbW.captions)).dataSync()[0] - gridW)).toBeLessThan(1e-4 * gridW);
+    expect(Math.abs(gridW - gridLoss)).toBeGreaterThan(1e-3 * gridLoss);
     model.dispose();
   });
 });

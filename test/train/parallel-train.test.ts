@@ -119,6 +119,16 @@ describe.skipIf(!built)('data-parallel training (--workers)', () => {
     expect(JSON.parse(await fs.readFile(path.join(two.checkpoint, 'config.json'), 'utf8')).parallel).toEqual({ workers: 2 });
   });
 
+  it('motion weighting (objective.motionWeight) reaches the workers: 2 workers = 1 worker, and differs from unweighted', async () => {
+    const cfg = await writeConfig('mw.json', { steps: 2, objective: { captionDropout: 0.3, motionWeight: 4 } });
+    const one = await runTrain({ data, out: path.join(root, 'mw1'), config: cfg, workers: 1, progress: sink });
+    const two = await runTrain({ data, out: path.join(root, 'mw2'), config: cfg, workers: 2, progress: sink });
+    expect(Math.abs(two.loss - one.loss) / one.loss).toBeLessThan(1e-5);
+    await expectClose(one.checkpoint, two.checkpoint);
+    const plain = await runTrain({ data, out: path.join(root, 'mw0'), config: await writeConfig('mw0.json', { steps: 2 }), workers: 1, progress: sink });
+    expect(Math.abs(plain.loss - one.loss) / one.loss).toBeGreaterThan(1e-3);
+  });
+
   it('resume across a change of N: 3 steps on 2 workers + 3 on 1 (and the reverse) = 6 straight', async () => {
     const cfg = await writeConfig('r.json');
     const straight = path.join(root, 'one'); // from the previous test when run in order; rebuilt otherwise
