@@ -15,6 +15,8 @@ interface Args {
   prompts?: string;
   baseline?: string;
   temporal: boolean;
+  cfg?: number;
+  steps?: number;
 }
 
 export const benchCommand: CommandModule<object, Args> = {
@@ -29,22 +31,28 @@ export const benchCommand: CommandModule<object, Args> = {
       .option('prompts', { type: 'string', describe: 'JSON mapping case id → video file (relative to --videos)' })
       .option('baseline', { type: 'string', describe: 'an earlier results.json: the report shows deltas' })
       .option('temporal', { type: 'boolean', default: true, describe: 'also run the temporal metrics (--no-temporal to skip)' })
+      .option('cfg', { type: 'number', describe: "with --model: guidance scale for every case (default: the model's)" })
+      .option('steps', { type: 'number', describe: "with --model: sampling steps for every case (default: the model's)" })
       .example('$0 bench --suite configs/bench/default.json --videos gen/ --prompts gen/prompts.json --out bench/', 'score videos made elsewhere')
-      .example('$0 bench --suite configs/bench/default.json --model export/ --out bench/ --baseline old/results.json', 'generate, score, compare'),
+      .example('$0 bench --suite configs/bench/default.json --model export/ --out bench/ --baseline old/results.json', 'generate, score, compare')
+      .example('$0 bench --suite configs/bench/validation.json --model export/ --out sweep/cfg6 --cfg 6 --no-temporal', 'try another guidance scale'),
   handler: async (argv) => {
     if (argv.model && (argv.videos || argv.prompts)) throw new FlagError('--model', 'use either --model or --videos with --prompts, not both');
     if (!argv.model && !(argv.videos && argv.prompts)) throw new FlagError(argv.videos ? '--prompts' : '--videos', 'give --model DIR, or --videos DIR together with --prompts FILE');
+    if (argv.cfg !== undefined && !(argv.cfg >= 0)) throw new FlagError('--cfg', `expected a non-negative number, got ${argv.cfg}`);
+    if (argv.steps !== undefined && !(Number.isInteger(argv.steps) && argv.steps > 0)) throw new FlagError('--steps', `expected a positive integer, got ${argv.steps}`);
+    if (!argv.model && (argv.cfg !== undefined || argv.steps !== undefined)) throw new FlagError(argv.cfg !== undefined ? '--cfg' : '--steps', 'only applies with --model (videos made elsewhere were already sampled)');
     const suite = await loadSuite(argv.suite);
     let generate: Generate;
     let close = async () => {};
     if (argv.model) {
-      const g = await modelBenchGenerator(argv.model, argv.out);
+      const g = await modelBenchGenerator(argv.model, argv.out, { cfg: argv.cfg, steps: argv.steps });
       generate = g;
       close = g.close;
     } else generate = await videosGenerator(argv.videos!, argv.prompts!);
     let r: Awaited<ReturnType<typeof runBench>>;
     try {
-      r = await runBench({ suite, out: argv.out, generate, baseline: argv.baseline, temporal: argv.temporal });
+      r = await runBench({ suite, out: argv.out, generate, baseline: argv.baseline, temporal: argv.temporal, generation: { cfg: argv.cfg, steps: argv.steps } });
     } finally {
       await close();
     }

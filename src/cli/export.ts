@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { exportModel } from '../infer/export/index.js';
 import { selectBackend } from '../model/backend.js';
 import { parseSize } from '../infer/generate-run.js';
+import { FlagError } from '../util/errors.js';
 
 interface Args {
   ckpt: string;
@@ -13,6 +14,8 @@ interface Args {
   frames?: number;
   size?: string;
   fps?: number;
+  cfg?: number;
+  steps?: number;
 }
 
 export const exportCommand: CommandModule<object, Args> = {
@@ -28,11 +31,15 @@ export const exportCommand: CommandModule<object, Args> = {
       .option('frames', { type: 'number', describe: 'default --frames for generate' })
       .option('size', { type: 'string', describe: 'default --size WxH for generate' })
       .option('fps', { type: 'number', describe: 'default fps for generate' })
+      .option('cfg', { type: 'number', describe: "default --cfg for generate (else the training config's sample.cfg)" })
+      .option('steps', { type: 'number', describe: "default --steps for generate (else the training config's sample.steps)" })
       .example('$0 export --ckpt runs/dit --vae runs/vae --out models/mine --ema', 'export the EMA weights of the latest checkpoint'),
   handler: async (argv) => {
+    if (argv.cfg !== undefined && !(argv.cfg >= 0)) throw new FlagError('--cfg', `expected a non-negative number, got ${argv.cfg}`);
+    if (argv.steps !== undefined && !(Number.isInteger(argv.steps) && argv.steps > 0)) throw new FlagError('--steps', `expected a positive integer, got ${argv.steps}`);
     await selectBackend('cpu', { quiet: true });
     const size = argv.size ? parseSize(argv.size) : undefined;
-    const r = await exportModel({ ckpt: argv.ckpt, out: argv.out, vae: argv.vae, ema: argv.ema, float16: argv.float16, frames: argv.frames, width: size?.width, height: size?.height, fps: argv.fps });
+    const r = await exportModel({ ckpt: argv.ckpt, out: argv.out, vae: argv.vae, ema: argv.ema, float16: argv.float16, frames: argv.frames, width: size?.width, height: size?.height, fps: argv.fps, cfg: argv.cfg, steps: argv.steps });
     for (const [f, b] of Object.entries(r.bytes)) process.stdout.write(`${r.dir}/${f}  ${(b / 1e6).toFixed(2)} MB\n`);
     process.stdout.write(`${r.dir}/config.json  model ${r.config.model.id} step ${r.config.model.step} hash ${r.config.model.hash.slice(0, 16)}\n`);
   },

@@ -65,6 +65,8 @@ export interface BenchResults {
   cases: CaseResult[];
   summary: Record<string, number | null>;
   baseline?: { file: string; delta: Record<string, number | null> };
+  /** Generation settings that overrode the model's defaults for every case (`bench --cfg/--steps`). */
+  generation?: { cfg?: number; steps?: number };
 }
 
 async function readJson(file: string, what: string): Promise<unknown> {
@@ -223,6 +225,8 @@ export interface BenchOptions {
   baseline?: string;
   /** Run the temporal metrics (built-in flow and features); default true. */
   temporal?: boolean;
+  /** Recorded in results.json: generation settings the generator was given for every case. */
+  generation?: { cfg?: number; steps?: number };
 }
 
 /** Run every case, write OUT/results.json and OUT/report.html, return the results. */
@@ -255,6 +259,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
   bar.finish();
   const summary = summarize(cases);
   const results: BenchResults = { suite: o.suite.name, created: new Date().toISOString(), cases, summary };
+  if (o.generation && Object.values(o.generation).some((v) => v !== undefined)) results.generation = o.generation;
   if (base && o.baseline) {
     const delta: Record<string, number | null> = {};
     for (const [k, v] of Object.entries(summary)) {

@@ -8,12 +8,15 @@ export interface ModelGenerate extends Generate {
   close(): Promise<void>;
 }
 
-/** A bench `Generate` that writes `<out>/videos/<case id>.mp4` (watermarked, signed, with sidecar). */
-export async function modelBenchGenerator(model: string, out: string, opts: { threads?: number } = {}): Promise<ModelGenerate> {
+/**
+ * A bench `Generate` that writes `<out>/videos/<case id>.mp4` (watermarked, signed, with sidecar);
+ * `cfg` / `steps` override the model's defaults for every case.
+ */
+export async function modelBenchGenerator(model: string, out: string, opts: { threads?: number; cfg?: number; steps?: number } = {}): Promise<ModelGenerate> {
   const gen: Generator = await openGenerator({ model, threads: opts.threads });
   const fn = (async (c: BenchCase) => {
     const file = path.join(out, 'videos', `${c.id}.mp4`);
-    await gen.run({ prompt: c.prompt, out: file, size: c.size, frames: c.frames, seed: c.seed ?? 0 });
+    await gen.run({ prompt: c.prompt, out: file, size: c.size, frames: c.frames, seed: c.seed ?? 0, cfg: opts.cfg, steps: opts.steps });
     return file;
   }) as ModelGenerate;
   fn.close = () => gen.close();

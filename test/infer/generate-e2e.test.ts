@@ -57,6 +57,22 @@ describe('spacetime export', () => {
     expect((await fs.readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('--cfg / --steps set the stored generation defaults; bad values fail in one line', async () => {
+    const m = path.join(dir, 'model-cfg');
+    const r = runCli(['export', '--ckpt', path.join(dir, 'run'), '--vae', path.join(dir, 'vae'), '--out', m, '--cfg', '3.5', '--steps', '2'], { env });
+    expect(r.code).toBe(0);
+    const cfg = JSON.parse(await fs.readFile(path.join(m, 'config.json'), 'utf8'));
+    expect(cfg.defaults).toMatchObject({ steps: 2, cfg: 3.5 });
+    // the defaults are not part of the model hash (the graphs are the same)
+    expect(cfg.model.hash).toBe(JSON.parse(await fs.readFile(path.join(model, 'config.json'), 'utf8')).model.hash);
+    for (const [flag, v] of [['--cfg', '-1'], ['--steps', '0'], ['--steps', '2.5']]) {
+      const bad = runCli(['export', '--ckpt', path.join(dir, 'run'), '--vae', path.join(dir, 'vae'), '--out', path.join(dir, 'm-bad'), flag, v], { env });
+      expect(bad.code).toBe(1);
+      expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^error: ${flag}: expected a (non-negative number|positive integer)`))]);
+    }
+    await expect(fs.stat(path.join(dir, 'm-bad'))).rejects.toThrow();
+  });
+
   it('refuses a checkpoint without a VAE, and a missing checkpoint, in one line', () => {
     const r = runCli(['export', '--ckpt', path.join(dir, 'run'), '--out', path.join(dir, 'm2')], { env });
     expect(r.code).toBe(1);
@@ -123,6 +139,31 @@ describe('generate modes on the exported model', () => {
     const src = (await readVideo(out('in.mp4'))).frames;
     const ext = (await readVideo(out('ext.mp4'))).frames;
     expect(ext[0].width).toBe(src[0].width);
+  });
+
+  it('bench --model with --cfg / --steps generates every case with them and records them', async () => {
+    const suite = path.join(dir, 'suite.json');
+    await fs.writeFile(suite, JSON.stringify({ name: 'tiny', cases: [{ id: 'red', prompt: 'a red ball bounces on a grey floor', size: '16x16', frames: 5, seed: 1 }] }));
+    const out = path.join(dir, 'bench-cfg');
+    const r = runCli(['bench', '--suite', suite, '--model', model, '--out', out, '--cfg', '1.5', '--steps', '2', '--no-temporal'], { env });
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('error'))).toEqual([]);
+    expect(r.code).toBe(0);
+    const res = JSON.parse(await fs.readFile(path.join(out, 'results.json'), 'utf8'));
+    expect(res.generation).toEqual({ cfg: 1.5, steps: 2 });
+    const side = JSON.parse(await fs.readFile(path.join(out, 'videos', 'red.mp4.json'), 'utf8'));
+    expect(side.settings).toMatchObject({ cfg: 1.5, steps: 2 });
+    // without the flags: the model's defaults (steps 3, cfg 2), and no "generation" entry
+    const out2 = path.join(dir, 'bench-default');
+    expect(runCli(['bench', '--suite', suite, '--model', model, '--out', out2, '--no-temporal'], { env }).code).toBe(0);
+    expect(JSON.parse(await fs.readFile(path.join(out2, 'results.json'), 'utf8')).generation).toBeUndefined();
+    expect(JSON.parse(await fs.readFile(path.join(out2, 'videos', 'red.mp4.json'), 'utf8')).settings).toMatchObject({ cfg: 2, steps: 3 });
+    // bad values, and --cfg with videos made elsewhere, fail in one line before anything is written
+    for (const [extra, msg] of [[['--model', model, '--cfg', '-2'], /^error: --cfg: expected a non-negative number/], [['--model', model, '--steps', '0'], /^error: --steps: expected a positive integer/], [['--videos', dir, '--prompts', suite, '--cfg', '3'], /^error: --cfg: only applies with --model/]] as const) {
+      const bad = runCli(['bench', '--suite', suite, '--out', path.join(dir, 'bench-bad'), ...extra], { env });
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(msg)]);
+    }
+    await expect(fs.stat(path.join(dir, 'bench-bad'))).rejects.toThrow();
   });
 
   it('runs a --batch file with one set of sessions and applies --upsample-prompt', async () => {

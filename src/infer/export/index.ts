@@ -25,6 +25,9 @@ export interface ExportOptions {
   width?: number;
   height?: number;
   fps?: number;
+  /** Default guidance scale and sampling steps (else the training config's `sample`). */
+  cfg?: number;
+  steps?: number;
   /** Store initializers of at least this many bytes as ONNX external data (always above 2 GB). */
   externalThreshold?: number;
 }
@@ -71,8 +74,8 @@ export async function exportModel(opts: ExportOptions): Promise<ExportResult> {
         objective: cfg.objective,
         defaults: {
           sampler: cfg.sample.sampler,
-          steps: cfg.sample.steps,
-          cfg: cfg.sample.cfg,
+          steps: opts.steps ?? cfg.sample.steps,
+          cfg: opts.cfg ?? cfg.sample.cfg,
           frames: opts.frames ?? 1 + (lt - 1) * st,
           width: opts.width ?? lw * sp,
           height: opts.height ?? lh * sp,
