@@ -28,10 +28,18 @@ describe('the shipped demo model', () => {
     for (const c of checks) expect(c.ok, formatCheck(c)).toBe(true);
   }, 300_000);
 
-  it('its training record: fewer physics events per clip than the same run at 10 % of the steps, and the size limit', () => {
+  it('its training record: fewer physics events per clip than the same run at >= 10 % of the steps, and the size limit', () => {
     const rec = JSON.parse(readFileSync(path.join(ROOT, 'models/demo/training.json'), 'utf8'));
-    expect(rec.dit.early_step).toBe(Math.round(rec.dit.steps / 10));
+    // the short-training reference has at least 10 % of the steps (more steps: a stricter comparison)
+    expect(rec.dit.early_step).toBeGreaterThanOrEqual(Math.round(rec.dit.steps / 10));
+    expect(rec.dit.early_step).toBeLessThan(rec.dit.steps / 2);
     expect(rec.bench.full.failures_per_clip).toBeLessThan(rec.bench['10pct'].failures_per_clip);
+    // one guidance scale everywhere: chosen on the validation suite, stored with the model, used by the demo
+    const model = JSON.parse(readFileSync(path.join(ROOT, 'models/demo/config.json'), 'utf8'));
+    const ck = JSON.parse(readFileSync(path.join(ROOT, 'models/demo/checkpoints/dit/config.json'), 'utf8'));
+    const demo = JSON.parse(readFileSync(DEFAULT_CONFIG, 'utf8'));
+    expect(rec.guidance.sweep.map((r: { cfg: number }) => r.cfg)).toContain(rec.guidance.cfg);
+    expect([model.defaults.cfg, ck.sample.cfg, demo.generate.cfg, demo.dit.sample.cfg]).toEqual(new Array(4).fill(rec.guidance.cfg));
     expect(rec.bytes).toBeLessThan(20e6);
     for (const f of ['dit.onnx', 'text_encoder.onnx', 'vae_decoder.onnx', 'vae_encoder.onnx', 'config.json', 'tokenizer.json', 'checkpoints/dit/ema.safetensors', 'checkpoints/vae/model.safetensors']) expect(existsSync(path.join(ROOT, 'models/demo', f)), f).toBe(true);
   });
