@@ -135,14 +135,11 @@ function median(v: Float64Array): number {
 }
 
 /** motionWeights for every clip of a batch (B, T, H, W, C) → (B·T·H·W). */
-export function batchMotionWeights(x0: ArrayLike<number>, shape: readonly number[], alpha: number): Float32Array {
+export function batchMotionWeights(x0: Float32Array, shape: readonly number[], alpha: number): Float32Array {
   const [B, T, H, W, C] = shape;
   const per = T * H * W * C;
   const out = new Float32Array(B * T * H * W);
-  for (let b = 0; b < B; b++) {
-    const clip = Array.prototype.slice.call(x0, b * per, (b + 1) * per) as number[];
-    out.set(motionWeights(clip, [T, H, W, C], alpha), b * T * H * W);
-  }
+  for (let b = 0; b < B; b++) out.set(motionWeights(x0.subarray(b * per, (b + 1) * per), [T, H, W, C], alpha), b * T * H * W);
   return out;
 }
 
