@@ -156,10 +156,10 @@ mkdirSync(path.join(tmp, 'checkpoints/dit'), { recursive: true });
 for (const f of ['config.json', 'state.json', 'tokenizer.json', 'ema.safetensors']) cpSync(path.join(ditCk, f), path.join(tmp, 'checkpoints/dit', f));
 // no machine-specific paths in the committed files: the preview VAE is the shipped one, data is named relative to the repo
 const relPaths = (f, fix) => writeFileSync(f, fix(readFileSync(f, 'utf8')));
-relPaths(path.join(tmp, 'checkpoints/dit/config.json'), (s) => s.split(JSON.stringify(w('vae'))).join(JSON.stringify(path.relative(root, path.join(out, 'checkpoints/vae')))));
-// a fine-tune of the shipped checkpoint samples previews with the chosen guidance scale too
+// and a fine-tune of the shipped checkpoint samples its previews with the chosen guidance scale
 relPaths(path.join(tmp, 'checkpoints/dit/config.json'), (s) => {
   const c = JSON.parse(s);
+  c.log = { ...c.log, previewVae: path.relative(root, path.join(out, 'checkpoints/vae')) };
   c.sample = { ...c.sample, cfg: guidance };
   return JSON.stringify(c, null, 2) + '\n';
 });

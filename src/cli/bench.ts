@@ -6,6 +6,7 @@ import { loadSuite, runBench, videosGenerator, type Generate } from '../eval/ben
 import { modelBenchGenerator } from '../infer/bench-generator.js';
 import { FlagError } from '../util/errors.js';
 import { info } from '../util/log.js';
+import { checkSamplingFlags } from './sampling-flags.js';
 
 interface Args {
   suite: string;
@@ -39,8 +40,7 @@ export const benchCommand: CommandModule<object, Args> = {
   handler: async (argv) => {
     if (argv.model && (argv.videos || argv.prompts)) throw new FlagError('--model', 'use either --model or --videos with --prompts, not both');
     if (!argv.model && !(argv.videos && argv.prompts)) throw new FlagError(argv.videos ? '--prompts' : '--videos', 'give --model DIR, or --videos DIR together with --prompts FILE');
-    if (argv.cfg !== undefined && !(argv.cfg >= 0)) throw new FlagError('--cfg', `expected a non-negative number, got ${argv.cfg}`);
-    if (argv.steps !== undefined && !(Number.isInteger(argv.steps) && argv.steps > 0)) throw new FlagError('--steps', `expected a positive integer, got ${argv.steps}`);
+    checkSamplingFlags(argv);
     if (!argv.model && (argv.cfg !== undefined || argv.steps !== undefined)) throw new FlagError(argv.cfg !== undefined ? '--cfg' : '--steps', 'only applies with --model (videos made elsewhere were already sampled)');
     const suite = await loadSuite(argv.suite);
     let generate: Generate;

@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { exportModel } from '../infer/export/index.js';
 import { selectBackend } from '../model/backend.js';
 import { parseSize } from '../infer/generate-run.js';
-import { FlagError } from '../util/errors.js';
+import { checkSamplingFlags } from './sampling-flags.js';
 
 interface Args {
   ckpt: string;
@@ -35,8 +35,7 @@ export const exportCommand: CommandModule<object, Args> = {
       .option('steps', { type: 'number', describe: "default --steps for generate (else the training config's sample.steps)" })
       .example('$0 export --ckpt runs/dit --vae runs/vae --out models/mine --ema', 'export the EMA weights of the latest checkpoint'),
   handler: async (argv) => {
-    if (argv.cfg !== undefined && !(argv.cfg >= 0)) throw new FlagError('--cfg', `expected a non-negative number, got ${argv.cfg}`);
-    if (argv.steps !== undefined && !(Number.isInteger(argv.steps) && argv.steps > 0)) throw new FlagError('--steps', `expected a positive integer, got ${argv.steps}`);
+    checkSamplingFlags(argv);
     await selectBackend('cpu', { quiet: true });
     const size = argv.size ? parseSize(argv.size) : undefined;
     const r = await exportModel({ ckpt: argv.ckpt, out: argv.out, vae: argv.vae, ema: argv.ema, float16: argv.float16, frames: argv.frames, width: size?.width, height: size?.height, fps: argv.fps, cfg: argv.cfg, steps: argv.steps });

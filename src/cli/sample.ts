@@ -6,6 +6,7 @@ import { BACKENDS, selectBackend } from '../model/backend.js';
 import { runSample } from '../train/sample-run.js';
 import { FlagError } from '../util/errors.js';
 import { info } from '../util/log.js';
+import { checkSamplingFlags } from './sampling-flags.js';
 
 interface Args {
   ckpt: string;
@@ -47,8 +48,7 @@ export const sampleCommand: CommandModule<object, Args> = {
       if (!m) throw new FlagError('size', `expected WxH (e.g. 64x64), got '${argv.size}'`);
       size = [Number(m[1]), Number(m[2])];
     }
-    if (argv.steps !== undefined && (!Number.isInteger(argv.steps) || argv.steps < 1)) throw new FlagError('steps', `expected a positive integer, got ${argv.steps}`);
-    if (argv.cfg !== undefined && !(argv.cfg >= 0)) throw new FlagError('cfg', `expected a non-negative number, got ${argv.cfg}`);
+    checkSamplingFlags(argv);
     if (!argv.prompt.trim()) throw new FlagError('prompt', 'empty prompt');
     await selectBackend(argv.backend);
     const r = await runSample({ ckpt: argv.ckpt, prompt: argv.prompt, out: argv.out, vae: argv.vae, steps: argv.steps, cfg: argv.cfg, seed: argv.seed, sampler: argv.sampler as SamplerName | undefined, frames: argv.frames, size, ema: argv.ema });
