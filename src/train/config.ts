@@ -62,6 +62,8 @@ export const TrainConfigSchema = z
         dropLast: z.boolean().default(false),
         /** Latents are multiplied by this; "auto" = 1/std of the dataset (LDM's scale factor), resolved at start. */
         latentScale: z.union([z.number().positive(), z.literal('auto')]).default('auto'),
+        /** Probability of mirroring a training clip left-right (latent flip + "left"/"right" swapped in its caption). */
+        hflip: z.number().min(0).max(1).default(0),
       })
       .strict()
       .prefault({}),

@@ -12,12 +12,11 @@ import { FileError, FlagError } from '../util/errors.js';
 import { info, warn } from '../util/log.js';
 import { Progress, type ProgressOptions } from '../util/progress.js';
 import { Rng, type RngState } from '../util/rng.js';
-import { sampleLatent as sampleStored } from '../data/shards.js';
 import { BucketSampler, planBuckets, tokenCount, type LoaderState } from './bucket.js';
 import { buildSystem, loadSystem, TOKENIZER_FILE, type System } from './build.js';
 import { assignParams, listCheckpoints, paramsToTensors, resolveCheckpointDir, saveCheckpoint } from './checkpoint.js';
 import { assertResolved, loadTrainConfig, type TrainConfig } from './config.js';
-import { gatherBatch, latentStd, loadLatents, type LatentDataset } from './data.js';
+import { drawSample, gatherBatch, latentStd, loadLatents, type LatentDataset } from './data.js';
 import { Ema } from './ema.js';
 import { trainLoop, type GridLoopBatch, type LoopBatch } from './loop.js';
 import { AdamW } from './optimizer.js';
@@ -222,7 +221,7 @@ function makeData(ds: LatentDataset, cfg: TrainConfig, scale: number, rng: Rng, 
     const sampler = new BucketSampler(buckets, cfg.seed, cfg.data.dropLast, loader);
     const nextBatch = (): LoopBatch => {
       const p = sampler.next();
-      return { ...gatherBatch(ds, p.rows, rng, scale), tokensPerClip: buckets[p.bucket].tokens };
+      return { ...gatherBatch(ds, p.rows, rng, scale, cfg.data.hflip), tokensPerClip: buckets[p.bucket].tokens };
     };
     return { nextBatch, loaderState: () => sampler.state(), evalBatch };
   }
@@ -232,7 +231,10 @@ function makeData(ds: LatentDataset, cfg: TrainConfig, scale: number, rng: Rng, 
   const sampler = new PackSampler(tokens, cfg.data.targetTokens * cfg.data.packRows, cfg.seed, loader);
   const nextBatch = (): LoopBatch => {
     const idx = sampler.next();
-    const clips = idx.map((i) => ({ x0: sampleStored(ds.rows[i], ds.stats, rng).map((v) => v * scale), shape: ds.shapes[i], caption: ds.rows[i].caption }));
+    const clips = idx.map((i) => {
+      const d = drawSample(ds, i, rng, scale, cfg.data.hflip);
+      return { x0: d.z, shape: ds.shapes[i], caption: d.caption };
+    });
     return { kind: 'pack', clips, rows: planPacking(idx.map((i) => tokens[i]), cfg.data.targetTokens), patch };
   };
   return { nextBatch, loaderState: () => sampler.state(), evalBatch };
