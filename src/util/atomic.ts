@@ -123,7 +123,15 @@ export async function produceDirAtomic<T>(target: string, fill: (tmpDir: string)
 // commands with their own graceful stop (train) keep it.
 const temps = new Set<string>();
 function onSignal(sig: NodeJS.Signals): void {
-  for (const t of temps) rmSync(t, { recursive: true, force: true });
+  // A writer (an ffmpeg child) may add a file while the directory is being removed, which makes the
+  // final rmdir fail with ENOTEMPTY: retry, and exit with the signal's code whatever happens.
+  for (const t of temps) {
+    try {
+      rmSync(t, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
+    } catch (err) {
+      process.stderr.write(`warning: ${t}: could not remove the temporary directory (${(err as Error).message})\n`);
+    }
+  }
   process.exit(sig === 'SIGINT' ? 130 : 143);
 }
 function liveTemps(tmp: string, live: boolean): void {
