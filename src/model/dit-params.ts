@@ -9,7 +9,8 @@
 //   x_embed.{weight (Pin, D), bias (D)}          patch embedding
 //   cond_embed (D)                               only condMode 'embedding': added × clean fraction
 //   t_embed.fc1.{weight (F, D), bias}, t_embed.fc2.{weight (D, D), bias}
-//   text_pool.{weight (E, D), bias}              only pooledText
+//   text_pool.{weight (E, D), bias}              only pooledText, textPool 'mean' or 'mean+first'
+//   text_first.{weight (E, D), bias}             only pooledText, textPool 'first' or 'mean+first'
 //   y_embed.fc1.{weight (E, D), bias}, y_embed.fc2.{weight (D, D), bias}   caption projection
 //   blocks.i.adaLN.{weight (D, 6D), bias (6D)}   chunks [shift, scale, gate]_attn, [shift, scale, gate]_mlp
 //   blocks.i.attn.{q,k,v,proj}.{weight (D, D), bias (D)}, blocks.i.attn.{q,k}_norm.weight (dh)
@@ -42,7 +43,8 @@ export function ditParamSpecs(cfg: DiTConfig): ParamSpec[] {
   if (cfg.condMode === 'embedding') specs.push({ name: 'cond_embed', shape: [d], init: 'normal02' });
   lin('t_embed.fc1', cfg.freqDim, d, 'normal02');
   lin('t_embed.fc2', d, d, 'normal02');
-  if (cfg.pooledText) lin('text_pool', e, d);
+  if (cfg.pooledText && cfg.textPool !== 'first') lin('text_pool', e, d);
+  if (cfg.pooledText && cfg.textPool !== 'mean') lin('text_first', e, d);
   lin('y_embed.fc1', e, d);
   lin('y_embed.fc2', d, d);
   for (let i = 0; i < cfg.depth; i++) {

@@ -7,7 +7,7 @@
 //
 // Forward pass (parameter names as in dit-params.ts):
 //   tokens (B, N, Pout) [+ clean-frame mask channel] → x_embed → h (B·N, D)
-//   c = t_embed(sinusoid(1000·t)) [+ text_pool(masked mean of text)] per clip slot (B·S, D)
+//   c = t_embed(sinusoid(1000·t)) [+ text_pool(masked mean of text)] [+ text_first(first token)] per clip slot (B·S, D)
 //   y = y_embed(text tokens) (B, S·L, D)
 //   h = blocks.i(h; SiLU(c), y, RoPE(pos), masks)   i = 0 … depth−1
 //   out = final.linear(LN(h)·(1 + γ) + β), [β, γ] = final.adaLN(SiLU(c)) → (B, N, Pout)
@@ -116,7 +116,7 @@ function core(p: ParamStore, cfg: DiTConfig, inp: CoreInput): tf.Tensor3D {
         h = tf.add(h, tf.mul(frac, param(p, 'cond_embed'))) as tf.Tensor2D; // (B·N, D)
       }
       let cvec = timestepEmbed(p, inp.t, cfg.freqDim); // (B·S, D)
-      if (cfg.pooledText) cvec = tf.add(cvec, pooledTextEmbed(p, inp.text)) as tf.Tensor2D; // (B·S, D)
+      if (cfg.pooledText) cvec = tf.add(cvec, pooledTextEmbed(p, inp.text, cfg.textPool)) as tf.Tensor2D; // (B·S, D)
       const y = tf.reshape(captionEmbed(p, inp.text.emb), [b, s * l, cfg.hidden]) as tf.Tensor3D; // (B, S·L, D)
       const ctx: BlockContext = { b, n, heads: cfg.heads, qkNorm: cfg.qkNorm, cos, sin, selfBias, crossBias, y, onehot, cs: silu(cvec) };
       for (let i = 0; i < cfg.depth; i++) h = ditBlock(p, i, h, ctx); // (B·N, D)

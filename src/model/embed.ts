@@ -1,7 +1,9 @@
 // Conditioning embeddings of the DiT (Peebles & Xie 2023, §3.2 "adaLN-Zero"): the timestep goes
 // through sinusoidal features (Vaswani et al. 2017; DiT's TimestepEmbedder, t scaled to [0, 1000])
 // and a two-layer SiLU MLP; the optional pooled text embedding (a masked mean of the caption
-// tokens, linearly projected, as SD3's pooled vector, Esser et al. 2024) is added to it. Caption
+// tokens, linearly projected, as SD3's pooled vector, Esser et al. 2024; and/or the first token's
+// output, as CLIP's and GLIDE's single-token summaries, Radford et al. 2021, Nichol et al. 2022)
+// is added to it. Caption
 // tokens are projected to the model width by a GELU MLP (PixArt-α's caption projection, Chen et
 // al. 2023) before cross-attention.
 import * as tf from '@tensorflow/tfjs-core';
@@ -29,13 +31,26 @@ export function timestepEmbed(p: ParamStore, t: tf.Tensor1D, freqDim: number): t
   });
 }
 
-/** Masked mean over the text tokens, projected: emb (M, L, E), mask (M, L) → (M, D). */
-export function pooledTextEmbed(p: ParamStore, text: TextCond): tf.Tensor2D {
+/**
+ * Pooled text vector: the masked mean over the text tokens (mode 'mean'), the first token times
+ * its mask entry ('first'), or the sum of both projections ('mean+first'), each through its own
+ * linear layer (text_pool, text_first). emb (M, L, E), mask (M, L) → (M, D).
+ */
+export function pooledTextEmbed(p: ParamStore, text: TextCond, mode: 'mean' | 'first' | 'mean+first' = 'mean'): tf.Tensor2D {
   return tf.tidy(() => {
-    const m = tf.expandDims(text.mask, -1); // (M, L, 1)
-    const sum = tf.sum(tf.mul(text.emb, m), 1); // (M, E)
-    const cnt = tf.maximum(tf.sum(m, 1), 1); // (M, 1)
-    return linear(tf.div(sum, cnt) as tf.Tensor2D, param(p, 'text_pool.weight'), param(p, 'text_pool.bias')); // (M, D)
+    const [mm, , e] = text.emb.shape;
+    const parts: tf.Tensor2D[] = [];
+    if (mode !== 'first') {
+      const m = tf.expandDims(text.mask, -1); // (M, L, 1)
+      const sum = tf.sum(tf.mul(text.emb, m), 1); // (M, E)
+      const cnt = tf.maximum(tf.sum(m, 1), 1); // (M, 1)
+      parts.push(linear(tf.div(sum, cnt) as tf.Tensor2D, param(p, 'text_pool.weight'), param(p, 'text_pool.bias'))); // (M, D)
+    }
+    if (mode !== 'mean') {
+      const first = tf.mul(tf.reshape(tf.slice(text.emb, [0, 0, 0], [mm, 1, e]), [mm, e]), tf.slice(text.mask, [0, 0], [mm, 1])) as tf.Tensor2D; // (M, E)
+      parts.push(linear(first, param(p, 'text_first.weight'), param(p, 'text_first.bias'))); // (M, D)
+    }
+    return parts.length === 1 ? parts[0] : (tf.add(parts[0], parts[1]) as tf.Tensor2D);
   });
 }
 

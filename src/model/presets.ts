@@ -25,6 +25,12 @@ export const DiTConfigSchema = z
     }),
     condMode: z.enum(['channel', 'embedding']),
     pooledText: z.boolean(),
+    /**
+     * What the pooled text vector summarises: the masked mean of the caption tokens (order-blind),
+     * the first token's encoder output (the tokenizer's bos slot, which attends over the whole
+     * caption: a [CLS]-style summary that sees word order), or both, each linearly projected.
+     */
+    textPool: z.enum(['mean', 'first', 'mean+first']).default('mean'),
     /** Width of the sinusoidal timestep features before the timestep MLP (DiT: 256). */
     freqDim: int.refine((d) => d % 2 === 0, 'freqDim must be even'),
   })
@@ -60,6 +66,7 @@ function preset(hidden: number, depth: number, heads: number, extra: Partial<DiT
     rope: { split: defaultRopeSplit(hidden / heads), theta: 10000, scale: [1, 1, 1] },
     condMode: 'channel',
     pooledText: true,
+    textPool: 'mean',
     freqDim: 256,
     ...extra,
   });

@@ -88,4 +88,15 @@ describe('DiT ONNX export parity', () => {
     expect(await compare(model, [1, 3, 4, 6, 4], 4, [1, 1, 0])).toBeLessThan(1e-4);
     model.dispose();
   });
+
+  it('first-token pooled text (alone and with the mean)', async () => {
+    for (const textPool of ['first', 'mean+first'] as const) {
+      const model = createDiT(resolveDiTConfig({ preset: 'DiT-T/2', hidden: 32, heads: 2, depth: 1, textWidth: 24, freqDim: 16, textPool }), 5);
+      expect(model.params.has('text_first.weight')).toBe(true);
+      expect(model.params.has('text_pool.weight')).toBe(textPool === 'mean+first');
+      randomise(model, 6);
+      expect(await compare(model, [2, 2, 4, 4, 4], 3, [1, 0])).toBeLessThan(1e-4);
+      model.dispose();
+    }
+  });
 });

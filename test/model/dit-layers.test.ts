@@ -10,6 +10,7 @@ import { applyRope, ropeTables } from '../../src/model/rope.js';
 import { linear, matmul2d, scaleLastAxis } from '../../src/model/linear.js';
 import { attend, MASKED } from '../../src/model/attention.js';
 import { geluTanh } from '../../src/model/norm.js';
+import { pooledTextEmbed } from '../../src/model/embed.js';
 
 beforeAll(async () => {
   await selectBackend('cpu', { quiet: true });
@@ -176,5 +177,51 @@ describe('hand-written gradients match autodiff (cpu, 1e-4)', () => {
     const g2 = tf.grad((a: tf.Tensor) => tf.mul(ref(a), dy))(x);
     expect(maxAbs(g1, g2)).toBeLessThan(1e-5);
     tf.dispose([cos, sin, x, dy, g1, g2]);
+  });
+});
+
+describe('pooled text vector', () => {
+  // float64 reference: mean over masked tokens and/or the first token × its mask, each times its
+  // own (E, D) weight plus bias; 1e-5 absolute in float32.
+  it.each(['mean', 'first', 'mean+first'] as const)('%s matches a float64 formula, masks included', (mode) => {
+    const [m, l, e, d] = [3, 4, 5, 2];
+    const emb = Array.from({ length: m * l * e }, (_, i) => Math.sin(i * 0.37) * 2);
+    const mask = [1, 1, 1, 0, /**/ 1, 1, 0, 0, /**/ 0, 0, 0, 0]; // the last row: a fully masked caption
+    const wPool = Array.from({ length: e * d }, (_, i) => Math.cos(i * 0.7));
+    const wFirst = Array.from({ length: e * d }, (_, i) => Math.sin(i * 1.3 + 1));
+    const bPool = [0.1, -0.2];
+    const bFirst = [0.3, 0.05];
+    const p = new Map<string, tf.Variable>([
+      ['text_pool.weight', tf.variable(tf.tensor2d(wPool, [e, d]))],
+      ['text_pool.bias', tf.variable(tf.tensor1d(bPool))],
+      ['text_first.weight', tf.variable(tf.tensor2d(wFirst, [e, d]))],
+      ['text_first.bias', tf.variable(tf.tensor1d(bFirst))],
+    ]);
+    const embT = tf.tensor3d(emb, [m, l, e]);
+    const maskT = tf.tensor2d(mask, [m, l]);
+    const got = pooledTextEmbed(p, { emb: embT, mask: maskT }, mode);
+    const g = got.arraySync();
+    for (let r = 0; r < m; r++) {
+      const mean = new Array(e).fill(0);
+      let cnt = 0;
+      for (let j = 0; j < l; j++) if (mask[r * l + j]) { cnt++; for (let k = 0; k < e; k++) mean[k] += emb[(r * l + j) * e + k]; }
+      for (let k = 0; k < e; k++) mean[k] /= Math.max(cnt, 1);
+      const first = Array.from({ length: e }, (_, k) => emb[r * l * e + k] * mask[r * l]);
+      for (let o = 0; o < d; o++) {
+        let want = 0;
+        if (mode !== 'first') { want += bPool[o]; for (let k = 0; k < e; k++) want += mean[k] * wPool[k * d + o]; }
+        if (mode !== 'mean') { want += bFirst[o]; for (let k = 0; k < e; k++) want += first[k] * wFirst[k * d + o]; }
+        expect(Math.abs(g[r][o] - want)).toBeLessThan(1e-5);
+      }
+    }
+    // The mean ignores token order; the first token does not (swap tokens 0 and 1 of row 0).
+    const swapped = emb.slice();
+    for (let k = 0; k < e; k++) [swapped[k], swapped[e + k]] = [emb[e + k], emb[k]];
+    const embS = tf.tensor3d(swapped, [m, l, e]);
+    const got2 = pooledTextEmbed(p, { emb: embS, mask: maskT }, mode);
+    const moved = Math.abs(got2.arraySync()[0][0] - g[0][0]);
+    if (mode === 'mean') expect(moved).toBeLessThan(1e-5);
+    else expect(moved).toBeGreaterThan(1e-2);
+    tf.dispose([embT, maskT, got, embS, got2, ...p.values()]);
   });
 });

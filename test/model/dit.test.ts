@@ -47,6 +47,8 @@ describe('DiT config', () => {
     expect(tiny().rope.split.reduce((a, b) => a + b)).toBe(4);
     expect(() => resolveDiTConfig({ preset: 'DiT-T/2', hidden: 30, heads: 4 })).toThrow(/heads/);
     expect(() => resolveDiTConfig({ preset: 'DiT-T/2', rope: { split: [1, 1, 1], theta: 1e4, scale: [1, 1, 1] } })).toThrow(/rope\.split.*must be head dim \/ 2 = 16/);
+    expect(tiny().textPool).toBe('mean'); // stored configs from before the option load as the mean pool
+    expect(() => resolveDiTConfig({ preset: 'DiT-T/2', textPool: 'max' as 'mean' })).toThrow(/model\.textPool/);
   });
 });
 
@@ -168,7 +170,7 @@ describe('DiT parameters and training', () => {
     });
 
   it('leaks no tensors over forward + backward, and both attention implementations give the same gradients', () => {
-    const cfg = tiny({ depth: 2 });
+    const cfg = tiny({ depth: 2, textPool: 'mean+first' }); // both pooled-text paths
     const m = createDiT(cfg, 0);
     randomize(m, 3);
     const x0 = tf.randomNormal([2, 2, 3, 5, 2], 0, 1, 'float32', 1) as tf.Tensor5D;
@@ -195,6 +197,7 @@ describe('DiT parameters and training', () => {
     gl.forEach((g, i) => g.forEach((x, j) => (worst = Math.max(worst, Math.abs(x - gb[i][j])))));
     expect(worst).toBeLessThan(1e-4);
     expect(gl.some((g) => g.some((x) => Math.abs(x) > 1e-6))).toBe(true);
+    for (const name of ['text_pool.weight', 'text_first.weight']) expect(gl[vars.findIndex((v) => v === m.params.get(name))].some((x) => Math.abs(x) > 1e-6)).toBe(true);
     tf.dispose([x0, eps, t, tc.emb, tc.mask]);
     m.dispose();
   });
