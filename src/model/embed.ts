@@ -3,9 +3,8 @@
 // and a two-layer SiLU MLP; the optional pooled text embedding (a masked mean of the caption
 // tokens, linearly projected, as SD3's pooled vector, Esser et al. 2024; and/or the first token's
 // output, as CLIP's and GLIDE's single-token summaries, Radford et al. 2021, Nichol et al. 2022)
-// is added to it. Caption
-// tokens are projected to the model width by a GELU MLP (PixArt-α's caption projection, Chen et
-// al. 2023) before cross-attention.
+// is added to it. Caption tokens are projected to the model width by a GELU MLP (PixArt-α's
+// caption projection, Chen et al. 2023) before cross-attention.
 import * as tf from '@tensorflow/tfjs-core';
 import { linear, transpose2d } from './linear.js';
 import { geluTanh, silu } from './norm.js';
