@@ -19,7 +19,7 @@
 //   final.adaLN.{weight (D, 2D), bias (2D)}      chunks [shift, scale]
 //   final.linear.{weight (D, Pout), bias (Pout)}
 import type { ParamSpec } from './params.js';
-import type { DiTConfig } from './presets.js';
+import { textPoolParts, type DiTConfig } from './presets.js';
 
 /** Patch input width (with the mask channel in 'channel' mode) and output width. */
 export function patchWidths(cfg: DiTConfig): { pin: number; pout: number } {
@@ -43,8 +43,9 @@ export function ditParamSpecs(cfg: DiTConfig): ParamSpec[] {
   if (cfg.condMode === 'embedding') specs.push({ name: 'cond_embed', shape: [d], init: 'normal02' });
   lin('t_embed.fc1', cfg.freqDim, d, 'normal02');
   lin('t_embed.fc2', d, d, 'normal02');
-  if (cfg.pooledText && cfg.textPool !== 'first') lin('text_pool', e, d);
-  if (cfg.pooledText && cfg.textPool !== 'mean') lin('text_first', e, d);
+  const pool = textPoolParts(cfg.textPool);
+  if (cfg.pooledText && pool.mean) lin('text_pool', e, d);
+  if (cfg.pooledText && pool.first) lin('text_first', e, d);
   lin('y_embed.fc1', e, d);
   lin('y_embed.fc2', d, d);
   for (let i = 0; i < cfg.depth; i++) {

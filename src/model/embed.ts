@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { linear, transpose2d } from './linear.js';
 import { geluTanh, silu } from './norm.js';
 import { param } from './params.js';
+import { textPoolParts, type TextPool } from './presets.js';
 import type { ParamStore, TextCond } from './types.js';
 
 /** Sinusoidal features [cos(1000·t·f), sin(1000·t·f)], f_i = 10000^(−i/half). t (M,) → (M, F). */
@@ -35,17 +36,18 @@ export function timestepEmbed(p: ParamStore, t: tf.Tensor1D, freqDim: number): t
  * its mask entry ('first'), or the sum of both projections ('mean+first'), each through its own
  * linear layer (text_pool, text_first). emb (M, L, E), mask (M, L) → (M, D).
  */
-export function pooledTextEmbed(p: ParamStore, text: TextCond, mode: 'mean' | 'first' | 'mean+first' = 'mean'): tf.Tensor2D {
+export function pooledTextEmbed(p: ParamStore, text: TextCond, mode: TextPool = 'mean'): tf.Tensor2D {
+  const pool = textPoolParts(mode);
   return tf.tidy(() => {
     const [mm, , e] = text.emb.shape;
     const parts: tf.Tensor2D[] = [];
-    if (mode !== 'first') {
+    if (pool.mean) {
       const m = tf.expandDims(text.mask, -1); // (M, L, 1)
       const sum = tf.sum(tf.mul(text.emb, m), 1); // (M, E)
       const cnt = tf.maximum(tf.sum(m, 1), 1); // (M, 1)
       parts.push(linear(tf.div(sum, cnt) as tf.Tensor2D, param(p, 'text_pool.weight'), param(p, 'text_pool.bias'))); // (M, D)
     }
-    if (mode !== 'mean') {
+    if (pool.first) {
       const first = tf.mul(tf.reshape(tf.slice(text.emb, [0, 0, 0], [mm, 1, e]), [mm, e]), tf.slice(text.mask, [0, 0], [mm, 1])) as tf.Tensor2D; // (M, E)
       parts.push(linear(first, param(p, 'text_first.weight'), param(p, 'text_first.bias'))); // (M, D)
     }

@@ -44,6 +44,12 @@ export const DiTConfigSchema = z
   });
 
 export type DiTConfig = z.infer<typeof DiTConfigSchema>;
+export type TextPool = DiTConfig['textPool'];
+
+/** Which summaries a textPool mode adds: the masked mean (text_pool) and/or the first token (text_first). */
+export function textPoolParts(mode: TextPool): { mean: boolean; first: boolean } {
+  return { mean: mode !== 'first', first: mode !== 'mean' };
+}
 
 /** An even split of headDim/2 rotation pairs: time gets a quarter, height and width the rest. */
 export function defaultRopeSplit(headDim: number): [number, number, number] {

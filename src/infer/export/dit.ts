@@ -12,7 +12,7 @@
 import { GraphBuilder } from '../onnx/builder.js';
 import { MASKED } from '../../model/attention.js';
 import { patchWidths } from '../../model/dit-params.js';
-import type { DiTConfig } from '../../model/presets.js';
+import { textPoolParts, type DiTConfig } from '../../model/presets.js';
 
 export type Weights = (name: string) => { data: Float32Array; shape: number[] };
 
@@ -120,13 +120,14 @@ export function buildDiT(cfg: DiTConfig, W: Weights, opts: { float16?: boolean }
   const args = g.op('Mul', [g.op('Unsqueeze', [g.op('Mul', [t, m.c(1000)]), g.ints([1])]), g.constant(f, [1, half])]); // (B, F/2)
   const feats = g.op('Concat', [g.op('Cos', [args]), g.op('Sin', [args])], { axis: 1 }); // (B, F)
   let cvec = m.linear(m.silu(m.linear(feats, 't_embed.fc1')), 't_embed.fc2'); // (B, D)
-  if (cfg.pooledText && cfg.textPool !== 'first') {
+  const pool = textPoolParts(cfg.textPool);
+  if (cfg.pooledText && pool.mean) {
     const mk = g.op('Unsqueeze', [textMask, g.ints([2])]); // (B, L, 1)
     const sum = g.op('ReduceSum', [g.op('Mul', [text, mk]), g.ints([1])], { keepdims: 0 }); // (B, E)
     const cnt = g.op('Max', [g.op('ReduceSum', [mk, g.ints([1])], { keepdims: 0 }), m.c(1)]); // (B, 1)
     cvec = g.op('Add', [cvec, m.linear(g.op('Div', [sum, cnt]), 'text_pool')]);
   }
-  if (cfg.pooledText && cfg.textPool !== 'mean') {
+  if (cfg.pooledText && pool.first) {
     const first = g.op('Gather', [text, g.constant([0], [], { int64: true })], { axis: 1 }); // scalar index → (B, E)
     const firstMask = g.op('Slice', [textMask, g.ints([0]), g.ints([1]), g.ints([1])]); // (B, 1)
     cvec = g.op('Add', [cvec, m.linear(g.op('Mul', [first, firstMask]), 'text_first')]);
