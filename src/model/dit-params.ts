@@ -8,6 +8,7 @@
 // Pout = pt·ph·pw·C.
 //   x_embed.{weight (Pin, D), bias (D)}          patch embedding
 //   cond_embed (D)                               only condMode 'embedding': added × clean fraction
+//   pos_embed.weight (2K, D)                     only absPos 'fractional': fractional position features (abspos.ts)
 //   t_embed.fc1.{weight (F, D), bias}, t_embed.fc2.{weight (D, D), bias}
 //   text_pool.{weight (E, D), bias}              only pooledText, textPool 'mean' or 'mean+first'
 //   text_first.{weight (E, D), bias}             only pooledText, textPool 'first' or 'mean+first'
@@ -18,6 +19,7 @@
 //   blocks.i.mlp.fc1.{weight (D, rD), bias}, blocks.i.mlp.fc2.{weight (rD, D), bias}
 //   final.adaLN.{weight (D, 2D), bias (2D)}      chunks [shift, scale]
 //   final.linear.{weight (D, Pout), bias (Pout)}
+import { ABS_POS_FEATURES } from './abspos.js';
 import type { ParamSpec } from './params.js';
 import { textPoolParts, type DiTConfig } from './presets.js';
 
@@ -41,6 +43,7 @@ export function ditParamSpecs(cfg: DiTConfig): ParamSpec[] {
   };
   lin('x_embed', pin, d);
   if (cfg.condMode === 'embedding') specs.push({ name: 'cond_embed', shape: [d], init: 'normal02' });
+  if (cfg.absPos === 'fractional') specs.push({ name: 'pos_embed.weight', shape: [ABS_POS_FEATURES, d], init: 'normal02' });
   lin('t_embed.fc1', cfg.freqDim, d, 'normal02');
   lin('t_embed.fc2', d, d, 'normal02');
   const pool = textPoolParts(cfg.textPool);

@@ -6,7 +6,7 @@
 // (NaViT "Patch n' Pack", Dehghani et al. 2023).
 //
 // Forward pass (parameter names as in dit-params.ts):
-//   tokens (B, N, Pout) [+ clean-frame mask channel] → x_embed → h (B·N, D)
+//   tokens (B, N, Pout) [+ clean-frame mask channel] → x_embed → h (B·N, D) [+ φ(pos)·pos_embed]
 //   c = t_embed(sinusoid(1000·t)) [+ text_pool(masked mean of text)] [+ text_first(first token)] per clip slot (B·S, D)
 //   y = y_embed(text tokens) (B, S·L, D)
 //   h = blocks.i(h; SiLU(c), y, RoPE(pos), masks)   i = 0 … depth−1
@@ -20,6 +20,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SpacetimeError } from '../util/errors.js';
 import { checkShape } from '../util/shape.js';
+import { ABS_POS_FEATURES, fractionalPosFeatures } from './abspos.js';
 import { MASKED } from './attention.js';
 import { adaLNChunks, ditBlock, type BlockContext } from './dit-block.js';
 import { ditParamSpecs, patchWidths } from './dit-params.js';
@@ -114,6 +115,10 @@ function core(p: ParamStore, cfg: DiTConfig, inp: CoreInput): tf.Tensor3D {
       if (cfg.condMode === 'embedding') {
         const frac = tf.reshape(tf.mean(inp.cond, -1), [b * n, 1]); // (B·N, 1)
         h = tf.add(h, tf.mul(frac, param(p, 'cond_embed'))) as tf.Tensor2D; // (B·N, D)
+      }
+      if (cfg.absPos === 'fractional') {
+        const feats = tf.tensor2d(fractionalPosFeatures(inp.pos, inp.segment, b, n), [b * n, ABS_POS_FEATURES]); // (B·N, 2K)
+        h = tf.add(h, linear(feats, param(p, 'pos_embed.weight'))) as tf.Tensor2D; // (B·N, D)
       }
       let cvec = timestepEmbed(p, inp.t, cfg.freqDim); // (B·S, D)
       if (cfg.pooledText) cvec = tf.add(cvec, pooledTextEmbed(p, inp.text, cfg.textPool)) as tf.Tensor2D; // (B·S, D)

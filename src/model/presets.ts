@@ -31,6 +31,13 @@ export const DiTConfigSchema = z
      * caption: a [CLS]-style summary that sees word order), or both, each linearly projected.
      */
     textPool: z.enum(['mean', 'first', 'mean+first']).default('mean'),
+    /**
+     * Absolute position besides RoPE: 'fractional' adds learned projections of each token's row and
+     * column as fractions of its clip's patch grid (abspos.ts), so the model knows where the left
+     * half of the frame is at any resolution; 'none' (RoPE only, relative offsets) is the default
+     * and what checkpoints without the key were trained with.
+     */
+    absPos: z.enum(['none', 'fractional']).default('none'),
     /** Width of the sinusoidal timestep features before the timestep MLP (DiT: 256). */
     freqDim: int.refine((d) => d % 2 === 0, 'freqDim must be even'),
   })
@@ -73,6 +80,7 @@ function preset(hidden: number, depth: number, heads: number, extra: Partial<DiT
     condMode: 'channel',
     pooledText: true,
     textPool: 'mean',
+    absPos: 'none',
     freqDim: 256,
     ...extra,
   });

@@ -5,6 +5,7 @@ import { selectBackend } from '../../src/model/backend.js';
 import { createDiT, type DiTModel } from '../../src/model/dit.js';
 import { resolveDiTConfig } from '../../src/model/presets.js';
 import { ropeTables } from '../../src/model/rope.js';
+import { ABS_POS_FEATURES, fractionalPosFeatures } from '../../src/model/abspos.js';
 import { buildDiT } from '../../src/infer/export/dit.js';
 import { paramReader } from '../../src/infer/export/vae.js';
 import { gridPositionsData, patchifyData, unpatchifyData } from '../../src/infer/tokens.js';
@@ -62,6 +63,7 @@ async function compare(model: DiTModel, shape: [number, number, number, number, 
     text_mask: { data: mask, dims: [B, L] },
     rope_cos: { data: tables.cos.dataSync() as Float32Array, dims: [n, dh] },
     rope_sin: { data: tables.sin.dataSync() as Float32Array, dims: [n, dh] },
+    ...(cfg.absPos === 'fractional' ? { pos_feats: { data: fractionalPosFeatures(gridPositionsData(grid), null, 1, n), dims: [n, ABS_POS_FEATURES] } } : {}),
   });
   tf.dispose([tables.cos, tables.sin]);
   const got = unpatchifyData(floatOutput(out.out).data, shape, cfg.patch);
@@ -98,5 +100,13 @@ describe('DiT ONNX export parity', () => {
       expect(await compare(model, [2, 2, 4, 4, 4], 3, [1, 0])).toBeLessThan(1e-4);
       model.dispose();
     }
+  });
+
+  it('fractional absolute positions (pos_feats input), two shapes including padding', async () => {
+    const model = createDiT(resolveDiTConfig({ preset: 'DiT-T/2', hidden: 32, heads: 2, depth: 1, textWidth: 24, freqDim: 16, absPos: 'fractional' }), 7);
+    randomise(model, 8);
+    expect(await compare(model, [2, 2, 4, 6, 4], 3, [1, 0])).toBeLessThan(1e-4);
+    expect(await compare(model, [1, 1, 5, 3, 4], 2, [0])).toBeLessThan(1e-4);
+    model.dispose();
   });
 });

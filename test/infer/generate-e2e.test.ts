@@ -36,7 +36,7 @@ beforeAll(async () => {
   await writeShard(data, 0, rows, { dtype: 'float32' });
   await finalizeManifest(data, { schema_version: 1, vae: { id: 'test', config_hash: 'x' }, dtype: 'float32', stats: 'mean', version: 1 });
   const cfgFile = path.join(dir, 'train.json');
-  await fs.writeFile(cfgFile, JSON.stringify({ model: { preset: 'DiT-T/2', hidden: 32, heads: 2, depth: 1, textWidth: 32, freqDim: 16 }, text: { vocabSize: 300, maxTokens: 8, depth: 1, heads: 2 }, steps: 4, data: { targetTokens: 64, maxBatch: 2 }, log: { every: 1, evalEvery: 0 }, checkpoint: { every: 4, keepLast: 1 }, sample: { steps: 3, cfg: 2 }, seed: 2 }));
+  await fs.writeFile(cfgFile, JSON.stringify({ model: { preset: 'DiT-T/2', hidden: 32, heads: 2, depth: 1, textWidth: 32, freqDim: 16, absPos: 'fractional' }, text: { vocabSize: 300, maxTokens: 8, depth: 1, heads: 2 }, steps: 4, data: { targetTokens: 64, maxBatch: 2 }, log: { every: 1, evalEvery: 0 }, checkpoint: { every: 4, keepLast: 1 }, sample: { steps: 3, cfg: 2 }, seed: 2 }));
   await runTrain({ data, out: path.join(dir, 'run'), config: cfgFile, progress: { write: () => true, isTTY: false } });
   const r = runCli(['export', '--ckpt', path.join(dir, 'run'), '--vae', path.join(dir, 'vae'), '--out', model, '--frames', '5', '--size', '16x16', '--fps', '8'], { env });
   expect(r.stderr).toBe('');

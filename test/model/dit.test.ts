@@ -87,8 +87,12 @@ describe('DiT forward', () => {
     m.dispose();
   });
 
-  it.each(['channel', 'embedding'] as const)('packed output for clips of different shapes equals each clip alone through grid() (condMode %s)', (condMode) => {
-    const cfg = tiny({ condMode, patch: [2, 2, 2] });
+  it.each([
+    ['channel', 'none'],
+    ['embedding', 'none'],
+    ['channel', 'fractional'],
+  ] as const)('packed output for clips of different shapes equals each clip alone through grid() (condMode %s, absPos %s)', (condMode, absPos) => {
+    const cfg = tiny({ condMode, absPos, patch: [2, 2, 2] });
     const m = createDiT(cfg, 0);
     randomize(m, 7);
     const a = tf.randomNormal([3, 4, 6, 2], 0, 1, 'float32', 11) as tf.Tensor4D; // 2·2·3 = 12 tokens

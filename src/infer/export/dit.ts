@@ -8,8 +8,10 @@
 //   t (B,)                noise level in [0, 1]
 //   text (B, L, E), text_mask (B, L)
 //   rope_cos, rope_sin (N, dh)   from ropeTables (sign folded into sin)
+//   pos_feats (N, 2K)     only absPos 'fractional': fractionalPosFeatures (abspos.ts)
 //   → out (B, N, Pout)
 import { GraphBuilder } from '../onnx/builder.js';
+import { ABS_POS_FEATURES } from '../../model/abspos.js';
 import { MASKED } from '../../model/attention.js';
 import { patchWidths } from '../../model/dit-params.js';
 import { textPoolParts, type DiTConfig } from '../../model/presets.js';
@@ -97,6 +99,7 @@ export function buildDiT(cfg: DiTConfig, W: Weights, opts: { float16?: boolean }
   const textMask = g.input('text_mask', ['B', 'L']);
   const ropeCos = g.input('rope_cos', ['N', dh]);
   const ropeSin = g.input('rope_sin', ['N', dh]);
+  const posFeats = cfg.absPos === 'fractional' ? g.input('pos_feats', ['N', ABS_POS_FEATURES]) : null;
 
   // patch embedding, with the clean-frame flag as an extra channel or a learned embedding
   let x: string;
@@ -112,6 +115,7 @@ export function buildDiT(cfg: DiTConfig, W: Weights, opts: { float16?: boolean }
     const frac = g.op('ReduceMean', [cond], { axes: [-1], keepdims: 1 }); // (B, N, 1)
     h = g.op('Add', [h, g.op('Mul', [frac, m.w('cond_embed')])]);
   }
+  if (posFeats) h = g.op('Add', [h, g.op('MatMul', [posFeats, m.w('pos_embed.weight')])]); // (B, N, D) + (N, D)
 
   // timestep embedding: [cos, sin](1000·t·f), f_i = 10000^(−i/half), then a SiLU MLP
   const half = cfg.freqDim / 2;
