@@ -3,8 +3,12 @@
 // a final LayerNorm, giving one vector per token for the DiT's cross-attention (the role T5 plays
 // in PixArt-α/SD3, at toy scale). Token ids come from the BPE tokenizer (tokenizer.ts).
 // Embedding lookup is a one-hot product (its gradient is a plain matMul; a gather's gradient needs
-// a scatter kernel the wasm backend lacks). Parameters (weights (in, out)):
-//   tok_embed (V, E), pos_embed (maxLen, E)
+// a scatter kernel the wasm backend lacks). With `prevToken`, each token's input also gets an
+// embedding of the token before it (a bigram input, as a width-2 token convolution before the
+// encoder, cf. the token shift of RWKV, Peng et al. 2023): "left" after "from" and "left" after
+// "to" then enter the encoder as different vectors, so word order reaches every layer directly
+// instead of only through the absolute position embeddings. Parameters (weights (in, out)):
+//   tok_embed (V, E), pos_embed (maxLen, E), prev_embed (V, E) only with prevToken (none at j = 0)
 //   blocks.i.ln1.{weight, bias} (E), blocks.i.attn.{q,k,v,proj}.{weight (E, E), bias (E)}
 //   blocks.i.ln2.{weight, bias} (E), blocks.i.mlp.fc1.{weight (E, 4E), bias}, blocks.i.mlp.fc2.{weight (4E, E), bias}
 //   ln_f.{weight, bias} (E)
@@ -23,6 +27,8 @@ export interface TextEncoderConfig {
   depth: number;
   heads: number;
   maxLen: number;
+  /** Add an embedding of the previous token to each token's input (default false). */
+  prevToken?: boolean;
 }
 
 export interface TextEncoder {
@@ -39,6 +45,7 @@ export function textEncoderParamSpecs(cfg: TextEncoderConfig): ParamSpec[] {
     { name: 'tok_embed', shape: [cfg.vocabSize, e], init: 'normal02' },
     { name: 'pos_embed', shape: [cfg.maxLen, e], init: 'normal02' },
   ];
+  if (cfg.prevToken) specs.push({ name: 'prev_embed', shape: [cfg.vocabSize, e], init: 'normal02' });
   const ln = (name: string) => specs.push({ name: `${name}.weight`, shape: [e], init: 'ones' }, { name: `${name}.bias`, shape: [e], init: 'zeros' });
   const lin = (name: string, i: number, o: number) => specs.push({ name: `${name}.weight`, shape: [i, o], init: 'xavier' }, { name: `${name}.bias`, shape: [o], init: 'zeros' });
   for (let i = 0; i < cfg.depth; i++) {
@@ -72,6 +79,11 @@ function encode(p: ParamStore, cfg: TextEncoderConfig, ids: tf.Tensor2D, mask: t
     const oh = tf.cast(tf.oneHot(tf.reshape(tf.cast(ids, 'int32'), [b * l]) as tf.Tensor1D, cfg.vocabSize), 'float32') as tf.Tensor2D; // (B·L, V)
     const pos = tf.slice(param(p, 'pos_embed'), [0, 0], [l, e]); // (L, E)
     let h = tf.reshape(tf.add(tf.reshape(matmul2d(oh, param(p, 'tok_embed') as tf.Tensor2D), [b, l, e]), pos), [b * l, e]) as tf.Tensor2D; // (B·L, E)
+    if (cfg.prevToken && l > 1) {
+      const oh3 = tf.reshape(oh, [b, l, cfg.vocabSize]); // (B, L, V)
+      const prev = tf.reshape(tf.concat([tf.zeros([b, 1, cfg.vocabSize]), tf.slice(oh3, [0, 0, 0], [b, l - 1, cfg.vocabSize])], 1), [b * l, cfg.vocabSize]) as tf.Tensor2D; // (B·L, V): row j = one-hot of token j − 1, zeros at j = 0
+      h = tf.add(h, matmul2d(prev, param(p, 'prev_embed') as tf.Tensor2D)) as tf.Tensor2D; // (B·L, E)
+    }
     const bias = tf.reshape(tf.mul(tf.sub(1, mask), MASKED), [b, 1, 1, l]) as tf.Tensor4D; // (B, 1, 1, L)
     const heads4 = (x: tf.Tensor2D) => tf.transpose(tf.reshape(x, [b, l, heads, e / heads]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, H, L, dh)
     for (let i = 0; i < cfg.depth; i++) {

@@ -31,6 +31,8 @@ export const TrainConfigSchema = z
         /** Text-encoder transformer (src/model/text-encoder.ts); its width is the DiT's textWidth. */
         depth: z.number().int().min(1).default(2),
         heads: z.number().int().min(1).default(2),
+        /** Give each token's input an embedding of the previous token too (text-encoder.ts). */
+        prevToken: z.boolean().default(false),
       })
       .strict()
       .prefault({}),

@@ -1,4 +1,5 @@
-// Caption-encoder ONNX graph vs tfjs (float32, 1e-4 relative) with padding masks and two lengths.
+// Caption-encoder ONNX graph vs tfjs (float32, 1e-4 relative) with padding masks and three lengths,
+// with and without the previous-token input.
 import { describe, expect, it, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/model/backend.js';
@@ -13,8 +14,8 @@ describe('text encoder ONNX export parity', () => {
     await selectBackend('cpu', { quiet: true });
   });
 
-  it('matches tfjs for two batch sizes and lengths, with padding', async () => {
-    const cfg = { vocabSize: 40, width: 16, depth: 2, heads: 2, maxLen: 8 };
+  it.each([false, true])('matches tfjs for three batch sizes and lengths, with padding (prevToken %s)', async (prevToken) => {
+    const cfg = { vocabSize: 40, width: 16, depth: 2, heads: 2, maxLen: 8, prevToken };
     const enc = createTextEncoder(cfg, 5);
     const rng = new Rng(3);
     for (const v of enc.params.values()) {
@@ -23,7 +24,7 @@ describe('text encoder ONNX export parity', () => {
       x.dispose();
     }
     const sess = await createSession(buildTextEncoder(cfg, paramReader(enc.params)).toBytes(), { threads: 1 });
-    for (const [B, L] of [[2, 8], [3, 5]]) {
+    for (const [B, L] of [[2, 8], [3, 5], [2, 1]]) {
       const ids = Int32Array.from({ length: B * L }, (_, i) => (i * 7 + 3) % cfg.vocabSize);
       const mask = Float32Array.from({ length: B * L }, (_, i) => (i % L < L - (i / L) ? 1 : 0));
       const ref = enc.encode(tf.tensor2d(ids, [B, L], 'int32'), tf.tensor2d(mask, [B, L]));

@@ -1,5 +1,6 @@
 // The caption encoder on a tiny config (cpu backend): shapes, the key-padding mask (real tokens
-// ignore padding), bad token ids, gradients reach the embeddings, stored-tensor round trip.
+// ignore padding), bad token ids, gradients reach the embeddings, stored-tensor round trip, and the
+// previous-token input against its closed form in float64.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/model/backend.js';
@@ -69,5 +70,28 @@ describe('text encoder', () => {
     tf.dispose([ids, m, a.emb, a.mask, b.emb, b.mask]);
     enc.dispose();
     enc2.dispose();
+  });
+
+  it('prevToken adds prev_embed of the token before each token (none for the first), closed form in float64 (1e-5)', () => {
+    const pc = { ...cfg, prevToken: true };
+    const enc = createTextEncoder(pc, 3);
+    expect(enc.params.get('prev_embed')?.shape).toEqual([cfg.vocabSize, cfg.width]);
+    expect(createTextEncoder(cfg, 3).params.has('prev_embed')).toBe(false);
+    // silence the blocks (zero output projections): the output is ln_f(tok + pos + prev) per token
+    for (const [k, v] of enc.params) if (/attn\.proj|mlp\.fc2/.test(k)) v.assign(tf.zerosLike(v));
+    for (const [k, v] of enc.params) if (k.startsWith('ln_f')) v.assign(tf.randomNormal(v.shape, 1, 0.3, 'float32', k.length));
+    const ids = [[4, 9, 4, 2], [9, 4, 7, 7]];
+    const out = enc.encode(tf.tensor2d(ids, undefined, 'int32'), tf.ones([2, 4]) as tf.Tensor2D).emb.arraySync() as number[][][];
+    const get = (k: string) => enc.params.get(k)!.arraySync() as number[][] & number[];
+    const [tok, pos, prev] = [get('tok_embed'), get('pos_embed'), get('prev_embed')];
+    const [gw, gb] = [get('ln_f.weight') as unknown as number[], get('ln_f.bias') as unknown as number[]];
+    for (let r = 0; r < 2; r++)
+      for (let j = 0; j < 4; j++) {
+        const x = tok[ids[r][j]].map((v, k) => v + pos[j][k] + (j > 0 ? prev[ids[r][j - 1]][k] : 0));
+        const mu = x.reduce((a, b) => a + b, 0) / x.length;
+        const va = x.reduce((a, b) => a + (b - mu) ** 2, 0) / x.length;
+        x.forEach((v, k) => expect(Math.abs((v - mu) / Math.sqrt(va + 1e-6) * gw[k] + gb[k] - out[r][j][k])).toBeLessThan(1e-5));
+      }
+    enc.dispose();
   });
 });

@@ -27,6 +27,9 @@ describe('train config', () => {
     expect(cfg.lr.schedule).toBe('cosine');
     expect(cfg.data.latentScale).toBe('auto');
     expect(cfg.model.patch).toEqual([1, 2, 2]);
+    // options added later default to what older checkpoints were trained with
+    expect(cfg.model.absPos).toBe('none');
+    expect(cfg.text.prevToken).toBe(false);
     const over = await loadTrainConfig(undefined, { steps: 7, seed: 3 });
     expect([over.steps, over.seed]).toEqual([7, 3]);
     // a stored (fully resolved) config re-validates to itself

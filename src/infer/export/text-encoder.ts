@@ -1,5 +1,5 @@
 // ONNX graph (opset 17) of the caption encoder, transcribed from src/model/text-encoder.ts:
-// token + position embeddings, pre-LN blocks (affine LayerNorm eps 1e-6, key-padding-masked
+// token + position embeddings (+ the previous token's prev_embed with prevToken), pre-LN blocks (affine LayerNorm eps 1e-6, key-padding-masked
 // attention, GELU-tanh MLP), final LayerNorm. Dynamic B and L (L ≤ maxLen).
 //   ids (B, L) int64, mask (B, L) float → emb (B, L, E)
 import { GraphBuilder } from '../onnx/builder.js';
@@ -39,6 +39,12 @@ export function buildTextEncoder(cfg: TextEncoderConfig, W: Weights, opts: { flo
   const L = g.op('Slice', [g.op('Shape', [ids]), g.ints([1]), g.ints([2])]); // (1,) = [L]
   const pos = g.op('Slice', [w('pos_embed'), g.ints([0]), L, g.ints([0])]); // (L, E)
   let h = g.op('Add', [g.op('Gather', [w('tok_embed'), ids], { axis: 0 }), pos]); // (B, L, E)
+  if (cfg.prevToken) {
+    const pe = g.op('Gather', [w('prev_embed'), ids], { axis: 0 }); // (B, L, E): prev_embed of each token
+    const zero = g.op('Mul', [g.op('Slice', [pe, g.ints([0]), g.ints([1]), g.ints([1])]), c(0)]); // (B, 1, E) zeros
+    const upTo = g.op('Slice', [pe, g.ints([0]), g.op('Sub', [L, g.ints([1])]), g.ints([1])]); // (B, L − 1, E)
+    h = g.op('Add', [h, g.op('Concat', [zero, upTo], { axis: 1 })]); // row j gets token j − 1's, row 0 nothing
+  }
   const bias = g.op('Unsqueeze', [g.op('Mul', [g.op('Sub', [c(1), mask]), c(MASKED)]), g.ints([1, 2])]); // (B, 1, 1, L)
   const heads = (x: string) => g.op('Transpose', [g.op('Reshape', [x, g.ints([0, 0, H, dh])])], { perm: [0, 2, 1, 3] }); // (B, H, L, dh)
   for (let i = 0; i < cfg.depth; i++) {
