@@ -1,6 +1,7 @@
 // ONNX graph (opset 17) of the caption encoder, transcribed from src/model/text-encoder.ts:
-// token + position embeddings (+ the previous token's prev_embed with prevToken), pre-LN blocks (affine LayerNorm eps 1e-6, key-padding-masked
-// attention, GELU-tanh MLP), final LayerNorm. Dynamic B and L (L ≤ maxLen).
+// token + position embeddings (+ the previous token's prev_embed with prevToken), pre-LN blocks
+// (affine LayerNorm eps 1e-6, key-padding-masked attention, GELU-tanh MLP), final LayerNorm.
+// Dynamic B and L (L ≤ maxLen).
 //   ids (B, L) int64, mask (B, L) float → emb (B, L, E)
 import { GraphBuilder } from '../onnx/builder.js';
 import { DataType } from '../onnx/proto.js';
