@@ -8,7 +8,7 @@
 // Pout = pt·ph·pw·C.
 //   x_embed.{weight (Pin, D), bias (D)}          patch embedding
 //   cond_embed (D)                               only condMode 'embedding': added × clean fraction
-//   pos_embed.weight (2K, D)                     only absPos 'fractional': fractional position features (abspos.ts)
+//   pos_embed.weight (3K, D)                     only absPos 'fractional': fractional position features (abspos.ts)
 //   t_embed.fc1.{weight (F, D), bias}, t_embed.fc2.{weight (D, D), bias}
 //   text_pool.{weight (E, D), bias}              only pooledText, textPool 'mean' or 'mean+first'
 //   text_first.{weight (E, D), bias}             only pooledText, textPool 'first' or 'mean+first'

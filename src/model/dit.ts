@@ -117,7 +117,7 @@ function core(p: ParamStore, cfg: DiTConfig, inp: CoreInput): tf.Tensor3D {
         h = tf.add(h, tf.mul(frac, param(p, 'cond_embed'))) as tf.Tensor2D; // (B·N, D)
       }
       if (cfg.absPos === 'fractional') {
-        const feats = tf.tensor2d(fractionalPosFeatures(inp.pos, inp.segment, b, n), [b * n, ABS_POS_FEATURES]); // (B·N, 2K)
+        const feats = tf.tensor2d(fractionalPosFeatures(inp.pos, inp.segment, b, n), [b * n, ABS_POS_FEATURES]); // (B·N, 3K)
         h = tf.add(h, linear(feats, param(p, 'pos_embed.weight'))) as tf.Tensor2D; // (B·N, D)
       }
       let cvec = timestepEmbed(p, inp.t, cfg.freqDim); // (B·S, D)

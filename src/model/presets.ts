@@ -32,10 +32,10 @@ export const DiTConfigSchema = z
      */
     textPool: z.enum(['mean', 'first', 'mean+first']).default('mean'),
     /**
-     * Absolute position besides RoPE: 'fractional' adds learned projections of each token's row and
-     * column as fractions of its clip's patch grid (abspos.ts), so the model knows where the left
-     * half of the frame is at any resolution; 'none' (RoPE only, relative offsets) is the default
-     * and what checkpoints without the key were trained with.
+     * Absolute position besides RoPE: 'fractional' adds learned projections of each token's frame,
+     * row and column as fractions of its clip's patch grid (abspos.ts), so the model knows where the
+     * left half and the start of a clip are at any resolution and duration; 'none' (RoPE only,
+     * relative offsets) is the default and what checkpoints without the key were trained with.
      */
     absPos: z.enum(['none', 'fractional']).default('none'),
     /** Width of the sinusoidal timestep features before the timestep MLP (DiT: 256). */

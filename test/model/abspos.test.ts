@@ -1,5 +1,6 @@
 // Fractional absolute position features (abspos.ts) against the closed form in float64, their
-// resolution independence, per-clip extents in packed rows, and the DiT parameter that uses them.
+// resolution and duration independence, per-clip extents in packed rows, and the DiT parameter
+// that uses them.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ABS_POS_FEATURES, ABS_POS_FREQS, fractionalPosFeatures } from '../../src/model/abspos.js';
@@ -15,12 +16,9 @@ beforeAll(async () => {
 });
 
 /** One token's features, written out from the formula (float64). */
-function expected(h: number, w: number, hc: number, wc: number): number[] {
-  const fy = (h + 0.5) / hc;
-  const fx = (w + 0.5) / wc;
+function expected(t: number, h: number, w: number, tc: number, hc: number, wc: number): number[] {
   const out: number[] = [];
-  for (let k = 1; k <= ABS_POS_FREQS; k++) out.push(Math.cos(Math.PI * k * fy));
-  for (let k = 1; k <= ABS_POS_FREQS; k++) out.push(Math.cos(Math.PI * k * fx));
+  for (const f of [(t + 0.5) / tc, (h + 0.5) / hc, (w + 0.5) / wc]) for (let k = 1; k <= ABS_POS_FREQS; k++) out.push(Math.cos(Math.PI * k * f));
   return out;
 }
 
@@ -33,20 +31,26 @@ describe('fractional position features', () => {
     for (let t = 0; t < 2; t++)
       for (let h = 0; h < 3; h++)
         for (let w = 0; w < 4; w++) {
-          const want = expected(h, w, 3, 4);
+          const want = expected(t, h, w, 2, 3, 4);
           row(f, i++).forEach((v, k) => expect(Math.abs(v - want[k])).toBeLessThan(1e-6));
         }
-    // time does not enter: frame 0 and frame 1 of the same (h, w) are equal
-    expect(row(f, 5)).toEqual(row(f, 12 + 5));
+    // frame 0 and frame 1 of the same (h, w) differ in the time part only
+    const K = ABS_POS_FREQS;
+    expect(row(f, 5).slice(K)).toEqual(row(f, 12 + 5).slice(K));
+    expect(row(f, 5)[0]).toBeGreaterThan(0); // first half of the clip
+    expect(row(f, 12 + 5)[0]).toBeLessThan(0); // second half
   });
 
-  it('depend on the fraction of the frame only: the same point at two resolutions gets the same features', () => {
-    const small = fractionalPosFeatures(gridPositions([1, 2, 2]), null, 1, 4); // token (0, 1): fy ¼, fx ¾
-    const large = fractionalPosFeatures(gridPositions([1, 6, 6]), null, 1, 36); // token (1, 4): fy ¼, fx ¾
-    row(small, 1).forEach((v, k) => expect(Math.abs(v - row(large, 1 * 6 + 4)[k])).toBeLessThan(1e-6));
+  it('depend on fractions only: the same place at two resolutions, and the same moment at two durations, get the same features', () => {
+    const small = fractionalPosFeatures(gridPositions([2, 2, 2]), null, 1, 8); // token (1, 0, 1): ft ¾, fy ¼, fx ¾
+    const large = fractionalPosFeatures(gridPositions([4, 6, 6]), null, 1, 144); // token (3, 1, 4): ft 7/8 — so compare space only
+    const K = ABS_POS_FREQS;
+    row(small, 4 + 1).slice(K).forEach((v, k) => expect(Math.abs(v - row(large, 3 * 36 + 1 * 6 + 4).slice(K)[k])).toBeLessThan(1e-6));
+    const long = fractionalPosFeatures(gridPositions([6, 1, 1]), null, 1, 6); // frame 4 of 6: ft ¾, as frame 1 of 2
+    row(long, 4).slice(0, K).forEach((v, k) => expect(Math.abs(v - row(small, 4 + 1)[k])).toBeLessThan(1e-6));
     // and left differs from right: the first column feature cos(π·fx) is positive on the left half, negative on the right
-    expect(row(large, 0)[ABS_POS_FREQS]).toBeGreaterThan(0);
-    expect(row(large, 5)[ABS_POS_FREQS]).toBeLessThan(0);
+    expect(row(large, 0)[2 * K]).toBeGreaterThan(0);
+    expect(row(large, 5)[2 * K]).toBeLessThan(0);
   });
 
   it('give every token of an 8 × 8 grid distinct features', () => {
@@ -87,7 +91,7 @@ describe('DiT absPos', () => {
     m.dispose();
   });
 
-  it('adds pos_embed.weight (2K, D), which changes the output and receives a gradient', () => {
+  it('adds pos_embed.weight (3K, D), which changes the output and receives a gradient', () => {
     const m = createDiT(cfg('fractional'), 0);
     expect(m.params.get('pos_embed.weight')?.shape).toEqual([ABS_POS_FEATURES, 16]);
     let i = 0;

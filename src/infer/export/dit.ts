@@ -8,7 +8,7 @@
 //   t (B,)                noise level in [0, 1]
 //   text (B, L, E), text_mask (B, L)
 //   rope_cos, rope_sin (N, dh)   from ropeTables (sign folded into sin)
-//   pos_feats (N, 2K)     only absPos 'fractional': fractionalPosFeatures (abspos.ts)
+//   pos_feats (N, 3K)     only absPos 'fractional': fractionalPosFeatures (abspos.ts)
 //   → out (B, N, Pout)
 import { GraphBuilder } from '../onnx/builder.js';
 import { ABS_POS_FEATURES } from '../../model/abspos.js';
