@@ -7,7 +7,7 @@
 // same graph on both paths and is measured separately by `spacetime generate`'s sidecar).
 import * as tf from '@tensorflow/tfjs-core';
 import os from 'node:os';
-import { ABS_POS_FEATURES, fractionalPosFeatures } from '../model/abspos.js';
+import { absPosFeed } from '../model/abspos.js';
 import { selectBackend } from '../model/backend.js';
 import { createDiT } from '../model/dit.js';
 import { resolveDiTConfig } from '../model/presets.js';
@@ -79,7 +79,7 @@ export async function benchGeneration(opts: { backend?: string; steps?: number; 
     text_mask: { data: mask, dims: [B, L] },
     rope_cos: { data: rope.cos.dataSync() as Float32Array, dims: [n, dh] },
     rope_sin: { data: rope.sin.dataSync() as Float32Array, dims: [n, dh] },
-    ...(cfg.absPos === 'fractional' ? { pos_feats: { data: fractionalPosFeatures(gridPositionsData(grid), null, 1, n), dims: [n, ABS_POS_FEATURES] } } : {}),
+    ...absPosFeed(cfg.absPos, gridPositionsData(grid)),
   };
   tf.dispose([rope.cos, rope.sin]);
   const oxMs: number[] = [];

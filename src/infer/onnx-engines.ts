@@ -5,7 +5,7 @@
 import type * as ort from 'onnxruntime-node';
 import { BpeTokenizer } from '../model/tokenizer.js';
 import { ropeTablesData } from '../model/rope.js';
-import { ABS_POS_FEATURES, fractionalPosFeatures } from '../model/abspos.js';
+import { absPosFeed } from '../model/abspos.js';
 import type { Frame } from '../data/video.js';
 import { createSession, floatOutput, run, type Session } from './ort.js';
 import { loadModelDir, samplingShift, type ModelDir } from './model-dir.js';
@@ -30,7 +30,7 @@ export async function openOnnxEngines(dir: string, opts: { threads?: number; pro
   const C = cfg.vae.latent_channels;
   const dh = cfg.dit.hidden / cfg.dit.heads;
   const pt = cfg.dit.patch[0];
-  const ropeCache = new Map<string, { cos: Float32Array; sin: Float32Array; pos: Float32Array | null }>();
+  const ropeCache = new Map<string, { cos: Float32Array; sin: Float32Array; pos: ReturnType<typeof absPosFeed> }>();
   const toFrames = (x: Float32Array, dims: number[]): Frame[] => {
     const [, F, H, W] = dims;
     const per = H * W * 3;
@@ -65,8 +65,7 @@ export async function openOnnxEngines(dir: string, opts: { threads?: number; pro
       let rope = ropeCache.get(key);
       if (!rope) {
         const positions = gridPositionsData(grid);
-        const pos = cfg.dit.absPos === 'fractional' ? fractionalPosFeatures(positions, null, 1, n) : null;
-        ropeCache.set(key, (rope = { ...ropeTablesData(positions, dh, cfg.dit.rope), pos }));
+        ropeCache.set(key, (rope = { ...ropeTablesData(positions, dh, cfg.dit.rope), pos: absPosFeed(cfg.dit.absPos, positions) }));
       }
       const cond = new Float32Array(B * n * pt);
       const perT = grid[1] * grid[2];
@@ -85,7 +84,7 @@ export async function openOnnxEngines(dir: string, opts: { threads?: number; pro
         text_mask: { data: text.mask.subarray(0, B * text.length), dims: [B, text.length] },
         rope_cos: { data: rope.cos, dims: [n, dh] },
         rope_sin: { data: rope.sin, dims: [n, dh] },
-        ...(rope.pos ? { pos_feats: { data: rope.pos, dims: [n, ABS_POS_FEATURES] } } : {}),
+        ...rope.pos,
       });
       return unpatchifyData(floatOutput(out.out).data, shape, cfg.dit.patch);
     },

@@ -51,3 +51,13 @@ export function fractionalPosFeatures(pos: Int32Array, segment: Int32Array | nul
   }
   return out;
 }
+
+/**
+ * The DiT graph's extra input for one clip with token positions `positions` (N·3): `{ pos_feats }`
+ * for absPos 'fractional' models, nothing for 'none' (whose ONNX graph has no such input).
+ */
+export function absPosFeed(absPos: 'none' | 'fractional', positions: Int32Array): Record<string, { data: Float32Array; dims: number[] }> {
+  if (absPos !== 'fractional') return {};
+  const n = positions.length / 3;
+  return { pos_feats: { data: fractionalPosFeatures(positions, null, 1, n), dims: [n, ABS_POS_FEATURES] } };
+}

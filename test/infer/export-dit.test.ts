@@ -5,7 +5,7 @@ import { selectBackend } from '../../src/model/backend.js';
 import { createDiT, type DiTModel } from '../../src/model/dit.js';
 import { resolveDiTConfig } from '../../src/model/presets.js';
 import { ropeTables } from '../../src/model/rope.js';
-import { ABS_POS_FEATURES, fractionalPosFeatures } from '../../src/model/abspos.js';
+import { absPosFeed } from '../../src/model/abspos.js';
 import { buildDiT } from '../../src/infer/export/dit.js';
 import { paramReader } from '../../src/infer/export/vae.js';
 import { gridPositionsData, patchifyData, unpatchifyData } from '../../src/infer/tokens.js';
@@ -63,7 +63,7 @@ async function compare(model: DiTModel, shape: [number, number, number, number, 
     text_mask: { data: mask, dims: [B, L] },
     rope_cos: { data: tables.cos.dataSync() as Float32Array, dims: [n, dh] },
     rope_sin: { data: tables.sin.dataSync() as Float32Array, dims: [n, dh] },
-    ...(cfg.absPos === 'fractional' ? { pos_feats: { data: fractionalPosFeatures(gridPositionsData(grid), null, 1, n), dims: [n, ABS_POS_FEATURES] } } : {}),
+    ...absPosFeed(cfg.absPos, gridPositionsData(grid)),
   });
   tf.dispose([tables.cos, tables.sin]);
   const got = unpatchifyData(floatOutput(out.out).data, shape, cfg.patch);
