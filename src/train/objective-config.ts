@@ -29,6 +29,12 @@ export const ObjectiveSchema = z
         shiftBase: z.number().positive().default(1),
         shiftRefTokens: z.number().int().positive().default(256),
         shiftByTokens: z.boolean().default(true),
+        /**
+         * Probability of drawing the unshifted t uniformly on [0, 1] instead of from the logit-normal.
+         * The logit-normal density vanishes at t = 1 (SD3 §3.1), where sampling starts and the layout
+         * of a clip is chosen; 0 keeps the pure logit-normal (and its random stream).
+         */
+        uniformMix: z.number().min(0).max(1).default(0),
         /** Sampling default stored with the model. */
         sampleShift: z.number().positive().optional(),
       })

@@ -86,8 +86,10 @@ export function drawAt(level: number, cfg: ObjectiveConfig): Draw {
 /** Draw a noise level for one clip of `tokens` tokens. */
 export function drawLevel(tokens: number, rng: Rng, cfg: ObjectiveConfig): Draw {
   if (cfg.kind === 'rf') {
-    const u = cfg.rf.logitMean + cfg.rf.logitStd * rng.normal();
-    const t = shiftTime(1 / (1 + Math.exp(-u)), rfShift(tokens, cfg));
+    // The mixture draw comes first and only when uniformMix > 0, so runs without it keep their stream.
+    const uniform = cfg.rf.uniformMix > 0 && rng.uniform() < cfg.rf.uniformMix;
+    const t0 = uniform ? rng.uniform() : 1 / (1 + Math.exp(-(cfg.rf.logitMean + cfg.rf.logitStd * rng.normal())));
+    const t = shiftTime(t0, rfShift(tokens, cfg));
     return drawAt(t, cfg);
   }
   const T = cfg.ddpm.trainSteps;

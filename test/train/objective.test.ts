@@ -48,6 +48,25 @@ describe('noise-process coefficients', () => {
     expect(mean(256)).toBeCloseTo(0.5, 1.5);
     expect(mean(4 * 256)).toBeGreaterThan(mean(256) + 0.1); // shift 2
   });
+  it('uniformMix puts the mixed share of draws near t = 1, where the logit-normal has almost none', () => {
+    const tail = (mix: number) => {
+      const cfg = ObjectiveSchema.parse({ rf: { uniformMix: mix, shiftByTokens: false } });
+      const rng = new Rng(9);
+      let n = 0;
+      for (let i = 0; i < 20000; i++) if (drawLevel(256, rng, cfg).t > 0.95) n++;
+      return n / 20000;
+    };
+    // Closed form at shift 1: P(t > 0.95) = mix·0.05 + (1 − mix)·Φ(−logit 0.95) = mix·0.05 + (1 − mix)·0.00162.
+    expect(tail(0)).toBeLessThan(0.0016 + 5 * Math.sqrt(0.0016 / 20000));
+    expect(Math.abs(tail(0.3) - (0.3 * 0.05 + 0.7 * 0.00162))).toBeLessThan(5 * Math.sqrt(0.016 / 20000));
+    expect(Math.abs(tail(1) - 0.05)).toBeLessThan(5 * Math.sqrt(0.05 / 20000));
+    // 0 keeps the logit-normal stream bit for bit.
+    const a = new Rng(4), b = new Rng(4);
+    const plain = ObjectiveSchema.parse({});
+    const zero = ObjectiveSchema.parse({ rf: { uniformMix: 0 } });
+    for (let i = 0; i < 50; i++) expect(drawLevel(320, a, zero).t).toBe(drawLevel(320, b, plain).t);
+    expect(() => ObjectiveSchema.parse({ rf: { uniformMix: 1.5 } })).toThrow();
+  });
 });
 
 describe('frame masks', () => {
