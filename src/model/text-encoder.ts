@@ -7,8 +7,14 @@
 // embedding of the token before it (a bigram input, as a width-2 token convolution before the
 // encoder, cf. the token shift of RWKV, Peng et al. 2023): "left" after "from" and "left" after
 // "to" then enter the encoder as different vectors, so word order reaches every layer directly
-// instead of only through the absolute position embeddings. Parameters (weights (in, out)):
+// instead of only through the absolute position embeddings. With `embedNorm`, the summed input
+// embeddings pass through a LayerNorm before the first block (BERT's embedding LayerNorm, Devlin
+// et al. 2019 §3): the embeddings are initialised at 0.02 while the blocks' outputs start near unit
+// scale, and without it the first attention layer's average over all tokens swamps each token's
+// own embedding, so the encoder's outputs start (and, measured on the demo data, stay) nearly the
+// same vector for every token. Parameters (weights (in, out)):
 //   tok_embed (V, E), pos_embed (maxLen, E), prev_embed (V, E) only with prevToken (none at j = 0)
+//   emb_ln.{weight, bias} (E) only with embedNorm
 //   blocks.i.ln1.{weight, bias} (E), blocks.i.attn.{q,k,v,proj}.{weight (E, E), bias (E)}
 //   blocks.i.ln2.{weight, bias} (E), blocks.i.mlp.fc1.{weight (E, 4E), bias}, blocks.i.mlp.fc2.{weight (4E, E), bias}
 //   ln_f.{weight, bias} (E)
@@ -29,6 +35,8 @@ export interface TextEncoderConfig {
   maxLen: number;
   /** Add an embedding of the previous token to each token's input (default false). */
   prevToken?: boolean;
+  /** LayerNorm the summed input embeddings before the first block (default false). */
+  embedNorm?: boolean;
 }
 
 export interface TextEncoder {
@@ -47,6 +55,7 @@ export function textEncoderParamSpecs(cfg: TextEncoderConfig): ParamSpec[] {
   ];
   if (cfg.prevToken) specs.push({ name: 'prev_embed', shape: [cfg.vocabSize, e], init: 'normal02' });
   const ln = (name: string) => specs.push({ name: `${name}.weight`, shape: [e], init: 'ones' }, { name: `${name}.bias`, shape: [e], init: 'zeros' });
+  if (cfg.embedNorm) ln('emb_ln');
   const lin = (name: string, i: number, o: number) => specs.push({ name: `${name}.weight`, shape: [i, o], init: 'xavier' }, { name: `${name}.bias`, shape: [o], init: 'zeros' });
   for (let i = 0; i < cfg.depth; i++) {
     ln(`blocks.${i}.ln1`);
@@ -84,6 +93,7 @@ function encode(p: ParamStore, cfg: TextEncoderConfig, ids: tf.Tensor2D, mask: t
       const prev = tf.reshape(tf.concat([tf.zeros([b, 1, cfg.vocabSize]), tf.slice(oh3, [0, 0, 0], [b, l - 1, cfg.vocabSize])], 1), [b * l, cfg.vocabSize]) as tf.Tensor2D; // (B·L, V): row j = one-hot of token j − 1, zeros at j = 0
       h = tf.add(h, matmul2d(prev, param(p, 'prev_embed') as tf.Tensor2D)) as tf.Tensor2D; // (B·L, E)
     }
+    if (cfg.embedNorm) h = layerNormAffine(h, param(p, 'emb_ln.weight'), param(p, 'emb_ln.bias')); // (B·L, E)
     const bias = tf.reshape(tf.mul(tf.sub(1, mask), MASKED), [b, 1, 1, l]) as tf.Tensor4D; // (B, 1, 1, L)
     const heads4 = (x: tf.Tensor2D) => tf.transpose(tf.reshape(x, [b, l, heads, e / heads]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, H, L, dh)
     for (let i = 0; i < cfg.depth; i++) {

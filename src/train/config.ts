@@ -33,6 +33,8 @@ export const TrainConfigSchema = z
         heads: z.number().int().min(1).default(2),
         /** Give each token's input an embedding of the previous token too (text-encoder.ts). */
         prevToken: z.boolean().default(false),
+        /** LayerNorm the summed input embeddings before the first block (text-encoder.ts). */
+        embedNorm: z.boolean().default(false),
       })
       .strict()
       .prefault({}),

@@ -1,5 +1,5 @@
 // Caption-encoder ONNX graph vs tfjs (float32, 1e-4 relative) with padding masks and three lengths,
-// with and without the previous-token input.
+// with and without the previous-token input and the embedding LayerNorm.
 import { describe, expect, it, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/model/backend.js';
@@ -14,8 +14,12 @@ describe('text encoder ONNX export parity', () => {
     await selectBackend('cpu', { quiet: true });
   });
 
-  it.each([false, true])('matches tfjs for three batch sizes and lengths, with padding (prevToken %s)', async (prevToken) => {
-    const cfg = { vocabSize: 40, width: 16, depth: 2, heads: 2, maxLen: 8, prevToken };
+  it.each([
+    [false, false],
+    [true, false],
+    [true, true],
+  ])('matches tfjs for three batch sizes and lengths, with padding (prevToken %s, embedNorm %s)', async (prevToken, embedNorm) => {
+    const cfg = { vocabSize: 40, width: 16, depth: 2, heads: 2, maxLen: 8, prevToken, embedNorm };
     const enc = createTextEncoder(cfg, 5);
     const rng = new Rng(3);
     for (const v of enc.params.values()) {

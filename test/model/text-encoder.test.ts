@@ -94,4 +94,30 @@ describe('text encoder', () => {
       }
     enc.dispose();
   });
+
+  it('embedNorm LayerNorms tok + pos + prev before the blocks, closed form in float64 (1e-5)', () => {
+    const nc = { ...cfg, prevToken: true, embedNorm: true };
+    const enc = createTextEncoder(nc, 4);
+    expect(enc.params.get('emb_ln.weight')?.shape).toEqual([cfg.width]);
+    expect(createTextEncoder(cfg, 4).params.has('emb_ln.weight')).toBe(false);
+    for (const [k, v] of enc.params) if (/attn\.proj|mlp\.fc2/.test(k)) v.assign(tf.zerosLike(v));
+    for (const [k, v] of enc.params) if (/^(ln_f|emb_ln)\./.test(k)) v.assign(tf.randomNormal(v.shape, k.endsWith('weight') ? 1 : 0, 0.3, 'float32', k.length));
+    const ids = [[4, 9, 4, 2], [9, 4, 7, 7]];
+    const out = enc.encode(tf.tensor2d(ids, undefined, 'int32'), tf.ones([2, 4]) as tf.Tensor2D).emb.arraySync() as number[][][];
+    const get = (k: string) => enc.params.get(k)!.arraySync() as number[][] & number[];
+    const [tok, pos, prev] = [get('tok_embed'), get('pos_embed'), get('prev_embed')];
+    const vec = (k: string) => get(k) as unknown as number[];
+    const norm = (x: number[], w: number[], b: number[]) => {
+      const mu = x.reduce((a, c) => a + c, 0) / x.length;
+      const va = x.reduce((a, c) => a + (c - mu) ** 2, 0) / x.length;
+      return x.map((v, k) => ((v - mu) / Math.sqrt(va + 1e-6)) * w[k] + b[k]);
+    };
+    for (let r = 0; r < 2; r++)
+      for (let j = 0; j < 4; j++) {
+        const x = tok[ids[r][j]].map((v, k) => v + pos[j][k] + (j > 0 ? prev[ids[r][j - 1]][k] : 0));
+        const want = norm(norm(x, vec('emb_ln.weight'), vec('emb_ln.bias')), vec('ln_f.weight'), vec('ln_f.bias'));
+        want.forEach((v, k) => expect(Math.abs(v - out[r][j][k])).toBeLessThan(1e-5));
+      }
+    enc.dispose();
+  });
 });

@@ -1,5 +1,6 @@
 // ONNX graph (opset 17) of the caption encoder, transcribed from src/model/text-encoder.ts:
-// token + position embeddings (+ the previous token's prev_embed with prevToken), pre-LN blocks
+// token + position embeddings (+ the previous token's prev_embed with prevToken; then the embedding
+// LayerNorm with embedNorm), pre-LN blocks
 // (affine LayerNorm eps 1e-6, key-padding-masked attention, GELU-tanh MLP), final LayerNorm.
 // Dynamic B and L (L ≤ maxLen).
 //   ids (B, L) int64, mask (B, L) float → emb (B, L, E)
@@ -46,6 +47,7 @@ export function buildTextEncoder(cfg: TextEncoderConfig, W: Weights, opts: { flo
     const upTo = g.op('Slice', [pe, g.ints([0]), g.op('Sub', [L, g.ints([1])]), g.ints([1])]); // (B, L − 1, E)
     h = g.op('Add', [h, g.op('Concat', [zero, upTo], { axis: 1 })]); // row j gets token j − 1's, row 0 nothing
   }
+  if (cfg.embedNorm) h = ln(h, 'emb_ln');
   const bias = g.op('Unsqueeze', [g.op('Mul', [g.op('Sub', [c(1), mask]), c(MASKED)]), g.ints([1, 2])]); // (B, 1, 1, L)
   const heads = (x: string) => g.op('Transpose', [g.op('Reshape', [x, g.ints([0, 0, H, dh])])], { perm: [0, 2, 1, 3] }); // (B, H, L, dh)
   for (let i = 0; i < cfg.depth; i++) {
