@@ -10,9 +10,9 @@
 // instead of only through the absolute position embeddings. With `embedNorm`, the summed input
 // embeddings pass through a LayerNorm before the first block (BERT's embedding LayerNorm, Devlin
 // et al. 2019 §3): the embeddings are initialised at 0.02 while the blocks' outputs start near unit
-// scale, and without it the first attention layer's average over all tokens swamps each token's
-// own embedding, so the encoder's outputs start (and, measured on the demo data, stay) nearly the
-// same vector for every token. Parameters (weights (in, out)):
+// scale, so without it the first attention layer's average over all tokens is as large as each
+// token's own part of the output, and on the demo captions the shared part grows in training while
+// the token-specific part shrinks (README, `text.embedNorm`). Parameters (weights (in, out)):
 //   tok_embed (V, E), pos_embed (maxLen, E), prev_embed (V, E) only with prevToken (none at j = 0)
 //   emb_ln.{weight, bias} (E) only with embedNorm
 //   blocks.i.ln1.{weight, bias} (E), blocks.i.attn.{q,k,v,proj}.{weight (E, E), bias (E)}
