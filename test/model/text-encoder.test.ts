@@ -1,6 +1,6 @@
 // The caption encoder on a tiny config (cpu backend): shapes, the key-padding mask (real tokens
 // ignore padding), bad token ids, gradients reach the embeddings, stored-tensor round trip, and the
-// previous-token input against its closed form in float64.
+// previous-token input and the embedding LayerNorm against their closed forms in float64.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/model/backend.js';
@@ -73,51 +73,49 @@ describe('text encoder', () => {
   });
 
   it('prevToken adds prev_embed of the token before each token (none for the first), closed form in float64 (1e-5)', () => {
-    const pc = { ...cfg, prevToken: true };
-    const enc = createTextEncoder(pc, 3);
+    const enc = createTextEncoder({ ...cfg, prevToken: true }, 3);
     expect(enc.params.get('prev_embed')?.shape).toEqual([cfg.vocabSize, cfg.width]);
-    expect(createTextEncoder(cfg, 3).params.has('prev_embed')).toBe(false);
-    // silence the blocks (zero output projections): the output is ln_f(tok + pos + prev) per token
-    for (const [k, v] of enc.params) if (/attn\.proj|mlp\.fc2/.test(k)) v.assign(tf.zerosLike(v));
-    for (const [k, v] of enc.params) if (k.startsWith('ln_f')) v.assign(tf.randomNormal(v.shape, 1, 0.3, 'float32', k.length));
-    const ids = [[4, 9, 4, 2], [9, 4, 7, 7]];
-    const out = enc.encode(tf.tensor2d(ids, undefined, 'int32'), tf.ones([2, 4]) as tf.Tensor2D).emb.arraySync() as number[][][];
-    const get = (k: string) => enc.params.get(k)!.arraySync() as number[][] & number[];
-    const [tok, pos, prev] = [get('tok_embed'), get('pos_embed'), get('prev_embed')];
-    const [gw, gb] = [get('ln_f.weight') as unknown as number[], get('ln_f.bias') as unknown as number[]];
-    for (let r = 0; r < 2; r++)
-      for (let j = 0; j < 4; j++) {
-        const x = tok[ids[r][j]].map((v, k) => v + pos[j][k] + (j > 0 ? prev[ids[r][j - 1]][k] : 0));
-        const mu = x.reduce((a, b) => a + b, 0) / x.length;
-        const va = x.reduce((a, b) => a + (b - mu) ** 2, 0) / x.length;
-        x.forEach((v, k) => expect(Math.abs((v - mu) / Math.sqrt(va + 1e-6) * gw[k] + gb[k] - out[r][j][k])).toBeLessThan(1e-5));
-      }
+    const plain = createTextEncoder(cfg, 3);
+    expect(plain.params.has('prev_embed')).toBe(false);
+    expectSilencedClosedForm(enc, false);
     enc.dispose();
+    plain.dispose();
   });
 
   it('embedNorm LayerNorms tok + pos + prev before the blocks, closed form in float64 (1e-5)', () => {
-    const nc = { ...cfg, prevToken: true, embedNorm: true };
-    const enc = createTextEncoder(nc, 4);
+    const enc = createTextEncoder({ ...cfg, prevToken: true, embedNorm: true }, 4);
     expect(enc.params.get('emb_ln.weight')?.shape).toEqual([cfg.width]);
-    expect(createTextEncoder(cfg, 4).params.has('emb_ln.weight')).toBe(false);
-    for (const [k, v] of enc.params) if (/attn\.proj|mlp\.fc2/.test(k)) v.assign(tf.zerosLike(v));
-    for (const [k, v] of enc.params) if (/^(ln_f|emb_ln)\./.test(k)) v.assign(tf.randomNormal(v.shape, k.endsWith('weight') ? 1 : 0, 0.3, 'float32', k.length));
-    const ids = [[4, 9, 4, 2], [9, 4, 7, 7]];
-    const out = enc.encode(tf.tensor2d(ids, undefined, 'int32'), tf.ones([2, 4]) as tf.Tensor2D).emb.arraySync() as number[][][];
-    const get = (k: string) => enc.params.get(k)!.arraySync() as number[][] & number[];
-    const [tok, pos, prev] = [get('tok_embed'), get('pos_embed'), get('prev_embed')];
-    const vec = (k: string) => get(k) as unknown as number[];
-    const norm = (x: number[], w: number[], b: number[]) => {
-      const mu = x.reduce((a, c) => a + c, 0) / x.length;
-      const va = x.reduce((a, c) => a + (c - mu) ** 2, 0) / x.length;
-      return x.map((v, k) => ((v - mu) / Math.sqrt(va + 1e-6)) * w[k] + b[k]);
-    };
-    for (let r = 0; r < 2; r++)
-      for (let j = 0; j < 4; j++) {
-        const x = tok[ids[r][j]].map((v, k) => v + pos[j][k] + (j > 0 ? prev[ids[r][j - 1]][k] : 0));
-        const want = norm(norm(x, vec('emb_ln.weight'), vec('emb_ln.bias')), vec('ln_f.weight'), vec('ln_f.bias'));
-        want.forEach((v, k) => expect(Math.abs(v - out[r][j][k])).toBeLessThan(1e-5));
-      }
+    const plain = createTextEncoder(cfg, 4);
+    expect(plain.params.has('emb_ln.weight')).toBe(false);
+    expectSilencedClosedForm(enc, true);
     enc.dispose();
+    plain.dispose();
   });
 });
+
+/** LayerNorm of one vector in float64 (eps 1e-6, as the encoder). */
+function layerNorm64(x: number[], w: number[], b: number[]): number[] {
+  const mu = x.reduce((a, c) => a + c, 0) / x.length;
+  const va = x.reduce((a, c) => a + (c - mu) ** 2, 0) / x.length;
+  return x.map((v, k) => ((v - mu) / Math.sqrt(va + 1e-6)) * w[k] + b[k]);
+}
+
+/**
+ * Silence the blocks (zero output projections) of a prevToken encoder, randomise its LayerNorm gains and biases, and
+ * check every output against ln_f([emb_ln](tok + pos + prev)) computed in float64 (1e-5).
+ */
+function expectSilencedClosedForm(enc: ReturnType<typeof createTextEncoder>, embedNorm: boolean): void {
+  for (const [k, v] of enc.params) if (/attn\.proj|mlp\.fc2/.test(k)) v.assign(tf.zerosLike(v));
+  for (const [k, v] of enc.params) if (/^(ln_f|emb_ln)\./.test(k)) v.assign(tf.randomNormal(v.shape, k.endsWith('weight') ? 1 : 0, 0.3, 'float32', k.length));
+  const ids = [[4, 9, 4, 2], [9, 4, 7, 7]];
+  const out = tf.tidy(() => enc.encode(tf.tensor2d(ids, undefined, 'int32'), tf.ones([2, 4]) as tf.Tensor2D).emb.arraySync() as number[][][]);
+  const get = (k: string) => enc.params.get(k)!.arraySync() as number[][] & number[];
+  const vec = (k: string) => get(k) as unknown as number[];
+  const [tok, pos, prev] = [get('tok_embed'), get('pos_embed'), get('prev_embed')];
+  for (let r = 0; r < 2; r++)
+    for (let j = 0; j < 4; j++) {
+      const x = tok[ids[r][j]].map((v, k) => v + pos[j][k] + (j > 0 ? prev[ids[r][j - 1]][k] : 0));
+      const h = embedNorm ? layerNorm64(x, vec('emb_ln.weight'), vec('emb_ln.bias')) : x;
+      layerNorm64(h, vec('ln_f.weight'), vec('ln_f.bias')).forEach((v, k) => expect(Math.abs(v - out[r][j][k])).toBeLessThan(1e-5));
+    }
+}
