@@ -91,6 +91,24 @@ describe('DiT absPos', () => {
     m.dispose();
   });
 
+  it('starts the position term at the scale of the patch embedding of pure noise (demo shape)', () => {
+    // At t = 1 the input is ε; the layout must be read from the position term, so at init it must not
+    // be buried: rms(φ·pos_embed) over the 3 × 8 × 8 grid ≥ 0.5 · rms(x_embed(ε)), the latter in
+    // closed form: for ε ~ N(0, I), E[(ε·W)_j²] = Σ_i W_ij², so rms = sqrt(Σ W² / D). The first init
+    // (normal 0.02) gave a ratio of ≈ 0.1.
+    const m = createDiT(resolveDiTConfig({ preset: 'DiT-T/2', hidden: 128, depth: 1, heads: 4, latentChannels: 8, textWidth: 16, freqDim: 16, absPos: 'fractional' }), 7);
+    const n = 3 * 8 * 8;
+    const phi = tf.tensor2d(fractionalPosFeatures(gridPositions([3, 8, 8]), null, 1, n), [n, ABS_POS_FEATURES]);
+    const pos = m.params.get('pos_embed.weight') as tf.Variable;
+    const xw = m.params.get('x_embed.weight') as tf.Variable;
+    const posRms = Math.sqrt(tf.mean(tf.square(tf.matMul(phi, pos))).dataSync()[0]);
+    const noiseRms = Math.sqrt(tf.sum(tf.square(xw)).dataSync()[0] / 128);
+    expect(posRms / noiseRms).toBeGreaterThan(0.5);
+    expect(posRms / noiseRms).toBeLessThan(2);
+    phi.dispose();
+    m.dispose();
+  });
+
   it('adds pos_embed.weight (3K, D), which changes the output and receives a gradient', () => {
     const m = createDiT(cfg('fractional'), 0);
     expect(m.params.get('pos_embed.weight')?.shape).toEqual([ABS_POS_FEATURES, 16]);
