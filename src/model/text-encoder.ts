@@ -12,8 +12,19 @@
 // et al. 2019 §3): the embeddings are initialised at 0.02 while the blocks' outputs start near unit
 // scale, so without it the first attention layer's average over all tokens is as large as each
 // token's own part of the output, and on the demo captions the shared part grows in training while
-// the token-specific part shrinks (README, `text.embedNorm`). Parameters (weights (in, out)):
+// the token-specific part shrinks (README, `text.embedNorm`).
+// With `bigramBuckets` = Nb > 0, each token's input also gets an embedding of the (previous, this)
+// token pair, hashed to one of Nb rows (fastText's hashed n-gram features, Joulin et al. 2017, §2.2):
+//   bucket_j = (p_j · BIGRAM_MULT + id_j) mod Nb,  p_j = id_{j−1}, p_0 = V (no previous token)
+// prevToken's input tok(id_j) + prev(id_{j−1}) is a sum, so summed over a caption it is the same
+// for "from left to right" and "from right to left" (the same tokens, shifted): order then reaches
+// the pooled caption vector and any near-uniform attention over the caption only through the
+// blocks' nonlinearities, which start weak. The bigram pairs differ ("from left", "left to", "to
+// right" against "from right", "right to", "to left"), so their sum, and every average over the
+// caption, tells the two apart from the first step.
+// Parameters (weights (in, out)):
 //   tok_embed (V, E), pos_embed (maxLen, E), prev_embed (V, E) only with prevToken (none at j = 0)
+//   bigram_embed (Nb, E) only with bigramBuckets > 0
 //   emb_ln.{weight, bias} (E) only with embedNorm
 //   blocks.i.ln1.{weight, bias} (E), blocks.i.attn.{q,k,v,proj}.{weight (E, E), bias (E)}
 //   blocks.i.ln2.{weight, bias} (E), blocks.i.mlp.fc1.{weight (E, 4E), bias}, blocks.i.mlp.fc2.{weight (4E, E), bias}
@@ -37,6 +48,25 @@ export interface TextEncoderConfig {
   prevToken?: boolean;
   /** LayerNorm the summed input embeddings before the first block (default false). */
   embedNorm?: boolean;
+  /** Hashed (previous, this) token-pair embeddings with this many rows; 0 or absent = none. */
+  bigramBuckets?: number;
+}
+
+/** Multiplier of the bigram hash (an odd prime, so p ↦ p·M mod Nb is one-to-one for a power-of-two Nb). */
+export const BIGRAM_MULT = 7919;
+
+/**
+ * Bigram bucket of every token of (b, l) ids: (p · BIGRAM_MULT + id) mod buckets, p the previous
+ * token's id, or vocabSize for the first token of a row.
+ */
+export function bigramIds(ids: ArrayLike<number>, b: number, l: number, vocabSize: number, buckets: number): Int32Array {
+  const out = new Int32Array(b * l);
+  for (let r = 0; r < b; r++)
+    for (let j = 0; j < l; j++) {
+      const p = j === 0 ? vocabSize : ids[r * l + j - 1];
+      out[r * l + j] = (p * BIGRAM_MULT + ids[r * l + j]) % buckets;
+    }
+  return out;
 }
 
 export interface TextEncoder {
@@ -54,6 +84,7 @@ export function textEncoderParamSpecs(cfg: TextEncoderConfig): ParamSpec[] {
     { name: 'pos_embed', shape: [cfg.maxLen, e], init: 'normal02' },
   ];
   if (cfg.prevToken) specs.push({ name: 'prev_embed', shape: [cfg.vocabSize, e], init: 'normal02' });
+  if (cfg.bigramBuckets) specs.push({ name: 'bigram_embed', shape: [cfg.bigramBuckets, e], init: 'normal02' });
   const ln = (name: string) => specs.push({ name: `${name}.weight`, shape: [e], init: 'ones' }, { name: `${name}.bias`, shape: [e], init: 'zeros' });
   if (cfg.embedNorm) ln('emb_ln');
   const lin = (name: string, i: number, o: number) => specs.push({ name: `${name}.weight`, shape: [i, o], init: 'xavier' }, { name: `${name}.bias`, shape: [o], init: 'zeros' });
@@ -72,6 +103,7 @@ function checkConfig(cfg: TextEncoderConfig): void {
   for (const k of ['vocabSize', 'width', 'depth', 'heads', 'maxLen'] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new SpacetimeError(`text encoder: ${k} must be a positive integer, got ${cfg[k]}`);
   }
+  if (cfg.bigramBuckets !== undefined && (!Number.isInteger(cfg.bigramBuckets) || cfg.bigramBuckets < 0)) throw new SpacetimeError(`text encoder: bigramBuckets must be a non-negative integer, got ${cfg.bigramBuckets}`);
   if (cfg.width % cfg.heads !== 0) throw new SpacetimeError(`text encoder: width ${cfg.width} is not divisible by heads ${cfg.heads}`);
 }
 
@@ -92,6 +124,11 @@ function encode(p: ParamStore, cfg: TextEncoderConfig, ids: tf.Tensor2D, mask: t
       const oh3 = tf.reshape(oh, [b, l, cfg.vocabSize]); // (B, L, V)
       const prev = tf.reshape(tf.concat([tf.zeros([b, 1, cfg.vocabSize]), tf.slice(oh3, [0, 0, 0], [b, l - 1, cfg.vocabSize])], 1), [b * l, cfg.vocabSize]) as tf.Tensor2D; // (B·L, V): row j = one-hot of token j − 1, zeros at j = 0
       h = tf.add(h, matmul2d(prev, param(p, 'prev_embed') as tf.Tensor2D)) as tf.Tensor2D; // (B·L, E)
+    }
+    if (cfg.bigramBuckets) {
+      const bg = tf.tensor1d(bigramIds(idv, b, l, cfg.vocabSize, cfg.bigramBuckets), 'int32'); // (B·L)
+      const ohb = tf.cast(tf.oneHot(bg, cfg.bigramBuckets), 'float32') as tf.Tensor2D; // (B·L, Nb)
+      h = tf.add(h, matmul2d(ohb, param(p, 'bigram_embed') as tf.Tensor2D)) as tf.Tensor2D; // (B·L, E)
     }
     if (cfg.embedNorm) h = layerNormAffine(h, param(p, 'emb_ln.weight'), param(p, 'emb_ln.bias')); // (B·L, E)
     const bias = tf.reshape(tf.mul(tf.sub(1, mask), MASKED), [b, 1, 1, l]) as tf.Tensor4D; // (B, 1, 1, L)

@@ -30,7 +30,7 @@ export interface System {
 /** A freshly initialised system (DiT seeded with cfg.seed, text encoder with cfg.seed + 1). */
 export function buildSystem(cfg: TrainConfig, tokenizer: BpeTokenizer): System {
   const dit = createDiT(cfg.model, cfg.seed);
-  const text = createTextEncoder({ vocabSize: tokenizer.vocabSize, width: cfg.model.textWidth, depth: cfg.text.depth, heads: cfg.text.heads, maxLen: cfg.text.maxTokens, prevToken: cfg.text.prevToken, embedNorm: cfg.text.embedNorm }, cfg.seed + 1);
+  const text = createTextEncoder({ vocabSize: tokenizer.vocabSize, width: cfg.model.textWidth, depth: cfg.text.depth, heads: cfg.text.heads, maxLen: cfg.text.maxTokens, prevToken: cfg.text.prevToken, embedNorm: cfg.text.embedNorm, bigramBuckets: cfg.text.bigramBuckets }, cfg.seed + 1);
   const params: ParamStore = new Map(dit.params);
   for (const [k, v] of text.params) params.set(`${TEXT_PREFIX}${k}`, v);
   const L = cfg.text.maxTokens;

@@ -35,6 +35,8 @@ export const TrainConfigSchema = z
         prevToken: z.boolean().default(false),
         /** LayerNorm the summed input embeddings before the first block (text-encoder.ts). */
         embedNorm: z.boolean().default(false),
+        /** Hashed (previous, this) token-pair embeddings with this many rows, 0 = none (text-encoder.ts). */
+        bigramBuckets: z.number().int().min(0).default(0),
       })
       .strict()
       .prefault({}),

@@ -1,5 +1,5 @@
 // Caption-encoder ONNX graph vs tfjs (float32, 1e-4 relative) with padding masks and three lengths,
-// with and without the previous-token input and the embedding LayerNorm.
+// with and without the previous-token input, the embedding LayerNorm and the hashed token pairs.
 import { describe, expect, it, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/model/backend.js';
@@ -15,11 +15,12 @@ describe('text encoder ONNX export parity', () => {
   });
 
   it.each([
-    [false, false],
-    [true, false],
-    [true, true],
-  ])('matches tfjs for three batch sizes and lengths, with padding (prevToken %s, embedNorm %s)', async (prevToken, embedNorm) => {
-    const cfg = { vocabSize: 40, width: 16, depth: 2, heads: 2, maxLen: 8, prevToken, embedNorm };
+    [false, false, 0],
+    [true, false, 0],
+    [true, true, 0],
+    [true, true, 32],
+  ])('matches tfjs for three batch sizes and lengths, with padding (prevToken %s, embedNorm %s, bigramBuckets %s)', async (prevToken, embedNorm, bigramBuckets) => {
+    const cfg = { vocabSize: 40, width: 16, depth: 2, heads: 2, maxLen: 8, prevToken, embedNorm, bigramBuckets };
     const enc = createTextEncoder(cfg, 5);
     const rng = new Rng(3);
     for (const v of enc.params.values()) {

@@ -1,11 +1,12 @@
 // The caption encoder on a tiny config (cpu backend): shapes, the key-padding mask (real tokens
 // ignore padding), bad token ids, gradients reach the embeddings, stored-tensor round trip, and the
-// previous-token input and the embedding LayerNorm against their closed forms in float64.
+// previous-token input, the hashed token-pair input and the embedding LayerNorm against their closed
+// forms in float64.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/model/backend.js';
 import { ensureGradients } from '../../src/model/tf-gradients.js';
-import { createTextEncoder, loadTextEncoder } from '../../src/model/text-encoder.js';
+import { BIGRAM_MULT, bigramIds, createTextEncoder, loadTextEncoder } from '../../src/model/text-encoder.js';
 
 beforeAll(async () => {
   await selectBackend('cpu', { quiet: true });
@@ -91,6 +92,31 @@ describe('text encoder', () => {
     enc.dispose();
     plain.dispose();
   });
+
+  it('hashes (previous, this) token pairs to (p · 7919 + id) mod Nb, with p = V before the first token', () => {
+    expect(BIGRAM_MULT).toBe(7919);
+    // rows [4, 9, 4] and [9, 4, 7], V = 20, Nb = 16: written out by hand
+    expect(Array.from(bigramIds([4, 9, 4, 9, 4, 7], 2, 3, 20, 16))).toEqual([
+      (20 * 7919 + 4) % 16, (4 * 7919 + 9) % 16, (9 * 7919 + 4) % 16,
+      (20 * 7919 + 9) % 16, (9 * 7919 + 4) % 16, (4 * 7919 + 7) % 16,
+    ]);
+    // "a b c" and "c b a" (the same tokens reversed): the same multiset of tokens and of previous
+    // tokens but different pairs, which is what makes the order visible to a caption average
+    const fwd = Array.from(bigramIds([1, 2, 3], 1, 3, 20, 64)).sort();
+    const rev = Array.from(bigramIds([3, 2, 1], 1, 3, 20, 64)).sort();
+    expect(fwd).not.toEqual(rev);
+  });
+
+  it('bigramBuckets adds bigram_embed of each token pair, closed form in float64 (1e-5); rejects a bad count', () => {
+    const enc = createTextEncoder({ ...cfg, prevToken: true, embedNorm: true, bigramBuckets: 16 }, 6);
+    expect(enc.params.get('bigram_embed')?.shape).toEqual([16, cfg.width]);
+    const plain = createTextEncoder({ ...cfg, bigramBuckets: 0 }, 6);
+    expect(plain.params.has('bigram_embed')).toBe(false);
+    expectSilencedClosedForm(enc, true);
+    expect(() => createTextEncoder({ ...cfg, bigramBuckets: -1 }, 0)).toThrow(/bigramBuckets must be a non-negative integer/);
+    enc.dispose();
+    plain.dispose();
+  });
 });
 
 /** LayerNorm of one vector in float64 (eps 1e-6, as the encoder). */
@@ -102,7 +128,7 @@ function layerNorm64(x: number[], w: number[], b: number[]): number[] {
 
 /**
  * Silence the blocks (zero output projections) of a prevToken encoder, randomise its LayerNorm gains and biases, and
- * check every output against ln_f([emb_ln](tok + pos + prev)) computed in float64 (1e-5).
+ * check every output against ln_f([emb_ln](tok + pos + prev [+ bigram])) computed in float64 (1e-5).
  */
 function expectSilencedClosedForm(enc: ReturnType<typeof createTextEncoder>, embedNorm: boolean): void {
   for (const [k, v] of enc.params) if (/attn\.proj|mlp\.fc2/.test(k)) v.assign(tf.zerosLike(v));
@@ -112,9 +138,12 @@ function expectSilencedClosedForm(enc: ReturnType<typeof createTextEncoder>, emb
   const get = (k: string) => enc.params.get(k)!.arraySync() as number[][] & number[];
   const vec = (k: string) => get(k) as unknown as number[];
   const [tok, pos, prev] = [get('tok_embed'), get('pos_embed'), get('prev_embed')];
+  const nb = enc.config.bigramBuckets ?? 0;
+  const bigram = nb ? get('bigram_embed') : null;
   for (let r = 0; r < 2; r++)
     for (let j = 0; j < 4; j++) {
-      const x = tok[ids[r][j]].map((v, k) => v + pos[j][k] + (j > 0 ? prev[ids[r][j - 1]][k] : 0));
+      const pair = ((j > 0 ? ids[r][j - 1] : enc.config.vocabSize) * 7919 + ids[r][j]) % nb;
+      const x = tok[ids[r][j]].map((v, k) => v + pos[j][k] + (j > 0 ? prev[ids[r][j - 1]][k] : 0) + (bigram ? bigram[pair][k] : 0));
       const h = embedNorm ? layerNorm64(x, vec('emb_ln.weight'), vec('emb_ln.bias')) : x;
       layerNorm64(h, vec('ln_f.weight'), vec('ln_f.bias')).forEach((v, k) => expect(Math.abs(v - out[r][j][k])).toBeLessThan(1e-5));
     }

@@ -31,6 +31,7 @@ describe('train config', () => {
     expect(cfg.model.absPos).toBe('none');
     expect(cfg.text.prevToken).toBe(false);
     expect(cfg.text.embedNorm).toBe(false);
+    expect(cfg.text.bigramBuckets).toBe(0);
     const over = await loadTrainConfig(undefined, { steps: 7, seed: 3 });
     expect([over.steps, over.seed]).toEqual([7, 3]);
     // a stored (fully resolved) config re-validates to itself

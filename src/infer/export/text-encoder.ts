@@ -1,13 +1,14 @@
 // ONNX graph (opset 17) of the caption encoder, transcribed from src/model/text-encoder.ts:
-// token + position embeddings (+ the previous token's prev_embed with prevToken; then the embedding
-// LayerNorm with embedNorm), pre-LN blocks
+// token + position embeddings (+ the previous token's prev_embed with prevToken; + the hashed
+// token-pair bigram_embed with bigramBuckets, its bucket computed in int64 as in bigramIds; then
+// the embedding LayerNorm with embedNorm), pre-LN blocks
 // (affine LayerNorm eps 1e-6, key-padding-masked attention, GELU-tanh MLP), final LayerNorm.
 // Dynamic B and L (L ≤ maxLen).
 //   ids (B, L) int64, mask (B, L) float → emb (B, L, E)
 import { GraphBuilder } from '../onnx/builder.js';
 import { DataType } from '../onnx/proto.js';
 import { MASKED } from '../../model/attention.js';
-import type { TextEncoderConfig } from '../../model/text-encoder.js';
+import { BIGRAM_MULT, type TextEncoderConfig } from '../../model/text-encoder.js';
 import type { Weights } from './dit.js';
 
 export function buildTextEncoder(cfg: TextEncoderConfig, W: Weights, opts: { float16?: boolean } = {}): GraphBuilder {
@@ -46,6 +47,12 @@ export function buildTextEncoder(cfg: TextEncoderConfig, W: Weights, opts: { flo
     const zero = g.op('Mul', [g.op('Slice', [pe, g.ints([0]), g.ints([1]), g.ints([1])]), c(0)]); // (B, 1, E) zeros
     const upTo = g.op('Slice', [pe, g.ints([0]), g.op('Sub', [L, g.ints([1])]), g.ints([1])]); // (B, L − 1, E)
     h = g.op('Add', [h, g.op('Concat', [zero, upTo], { axis: 1 })]); // row j gets token j − 1's, row 0 nothing
+  }
+  if (cfg.bigramBuckets) {
+    const first = g.op('Add', [g.op('Mul', [g.op('Slice', [ids, g.ints([0]), g.ints([1]), g.ints([1])]), g.ints([0])]), g.ints([cfg.vocabSize])]); // (B, 1) = V
+    const prev = g.op('Concat', [first, g.op('Slice', [ids, g.ints([0]), g.op('Sub', [L, g.ints([1])]), g.ints([1])])], { axis: 1 }); // (B, L) previous id, V at j = 0
+    const bucket = g.op('Mod', [g.op('Add', [g.op('Mul', [prev, g.ints([BIGRAM_MULT])]), ids]), g.ints([cfg.bigramBuckets])]); // (B, L)
+    h = g.op('Add', [h, g.op('Gather', [w('bigram_embed'), bucket], { axis: 0 })]); // (B, L, E)
   }
   if (cfg.embedNorm) h = ln(h, 'emb_ln');
   const bias = g.op('Unsqueeze', [g.op('Mul', [g.op('Sub', [c(1), mask]), c(MASKED)]), g.ints([1, 2])]); // (B, 1, 1, L)
