@@ -37,6 +37,8 @@ export const TrainConfigSchema = z
         embedNorm: z.boolean().default(false),
         /** Hashed (previous, this) token-pair embeddings with this many rows, 0 = none (text-encoder.ts). */
         bigramBuckets: z.number().int().min(0).default(0),
+        /** Learning-rate factor for the caption encoder's parameters; 0 freezes it at its initialisation. */
+        lrScale: z.number().min(0).default(1),
       })
       .strict()
       .prefault({}),

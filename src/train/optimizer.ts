@@ -47,9 +47,14 @@ export class AdamW {
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
 
+  /**
+   * `lrScale(name)` multiplies the learning rate of one parameter (its decay too, as lr·λ does);
+   * 0 leaves it unchanged. Default 1 for all.
+   */
   constructor(
     private readonly params: ParamStore,
     readonly cfg: OptimizerConfig,
+    private readonly lrScale: (name: string) => number = () => 1,
   ) {
     for (const [name, p] of params) {
       this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
@@ -69,14 +74,16 @@ export class AdamW {
       const m = this.m.get(name)!;
       const v = this.v.get(name)!;
       const decay = p.rank >= 2 ? weightDecay : 0;
+      const lrP = lr * this.lrScale(name);
       tf.tidy(() => {
         const m2 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
         const v2 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
         const upd = tf.div(tf.div(m2, bc1), tf.add(tf.sqrt(tf.div(v2, bc2)), eps));
-        const decayed = decay > 0 ? tf.mul(p, 1 - lr * decay) : p;
         m.assign(m2);
         v.assign(v2);
-        p.assign(tf.sub(decayed, tf.mul(upd, lr)));
+        if (lrP === 0) return; // frozen: moments still follow the gradient, the weights stay bit for bit
+        const decayed = decay > 0 ? tf.mul(p, 1 - lrP * decay) : p;
+        p.assign(tf.sub(decayed, tf.mul(upd, lrP)));
       });
     }
   }

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../model/backend.js';
 import { ensureGradients } from '../model/tf-gradients.js';
 import { BpeTokenizer } from '../model/tokenizer.js';
-import { buildSystem } from './build.js';
+import { buildSystem, paramLrScale } from './build.js';
 import { adamwShard, flatLayout, shardRange } from './flat-adamw.js';
 import { gridGradsFromDraw } from './loop.js';
 import { hostCopy, type FromWorker, type ToWorker, type WorkerArgs } from './parallel-train.js';
@@ -51,6 +51,7 @@ const weights = new Float32Array(a.weights);
 const m = new Float32Array(a.m);
 const v = new Float32Array(a.v);
 const [lo, hi] = shardRange(total, a.rank, a.world);
+const lrScale = a.names.map(paramLrScale(a.config)); // per parameter, as the single-process AdamW
 let stale = true; // the shared weights changed since they were last loaded
 
 /** Every variable ← its range of the shared weights. */
@@ -113,7 +114,7 @@ function apply(msg: Extract<ToWorker, { kind: 'apply' }>): FromWorker {
     const s = Math.max(lo, off);
     const e = Math.min(hi, off + layout.sizes[i]);
     // m and v are indexed from s (adamwShard's shard-local index j − s)
-    if (s < e && msg.present[i]) adamwShard(layout, s, e, weights, g, m.subarray(s), v.subarray(s), msg.step, msg.lr, msg.gScale, a.config.optimizer);
+    if (s < e && msg.present[i]) adamwShard(layout, s, e, weights, g, m.subarray(s), v.subarray(s), msg.step, msg.lr * lrScale[i], msg.gScale, a.config.optimizer);
   });
   stale = true;
   return { kind: 'apply' };

@@ -13,7 +13,7 @@ import { info, warn } from '../util/log.js';
 import { Progress, type ProgressOptions } from '../util/progress.js';
 import { Rng, type RngState } from '../util/rng.js';
 import { BucketSampler, planBuckets, tokenCount, type LoaderState } from './bucket.js';
-import { buildSystem, loadSystem, TOKENIZER_FILE, type System } from './build.js';
+import { buildSystem, loadSystem, paramLrScale, TOKENIZER_FILE, type System } from './build.js';
 import { assignParams, listCheckpoints, paramsToTensors, resolveCheckpointDir, saveCheckpoint } from './checkpoint.js';
 import { assertResolved, loadTrainConfig, type TrainConfig } from './config.js';
 import { drawSample, gatherBatch, latentStd, loadLatents, type LatentDataset } from './data.js';
@@ -117,7 +117,7 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
     system = buildSystem(cfg, tokenizer);
   }
   const st = resumed?.ck.state as Partial<TrainState> | undefined;
-  const opt = new AdamW(system.params, cfg.optimizer);
+  const opt = new AdamW(system.params, cfg.optimizer, paramLrScale(cfg));
   const ema = new Ema(system.params);
   let writer: EventWriter | null = null;
   let vae: VAE | null = null;

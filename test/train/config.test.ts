@@ -32,6 +32,7 @@ describe('train config', () => {
     expect(cfg.text.prevToken).toBe(false);
     expect(cfg.text.embedNorm).toBe(false);
     expect(cfg.text.bigramBuckets).toBe(0);
+    expect(cfg.text.lrScale).toBe(1);
     const over = await loadTrainConfig(undefined, { steps: 7, seed: 3 });
     expect([over.steps, over.seed]).toEqual([7, 3]);
     // a stored (fully resolved) config re-validates to itself

@@ -41,6 +41,23 @@ describe('AdamW', () => {
     expect(w2[0]).toBeCloseTo(0.7811, 5);
   });
 
+  it('lrScale: a factor scales the step and decay of one parameter (closed form); 0 leaves it bit for bit', () => {
+    const params: ParamStore = new Map([
+      ['w', tf.variable(tf.tensor2d([[1, -2]]))],
+      ['frozen', tf.variable(tf.tensor2d([[0.3, 0.7]]))],
+    ]);
+    const opt = new AdamW(params, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, clipNorm: 0 }, (n) => (n === 'w' ? 0.5 : 0));
+    const g = () => ({ w: tf.tensor2d([[0.5, 0.5]]), frozen: tf.tensor2d([[0.5, -0.5]]) });
+    opt.apply(g(), 0.1);
+    // effective lr 0.05: w = w·(1 − 0.005) − 0.05
+    expect(params.get('w')!.dataSync()[0]).toBeCloseTo(0.995 - 0.05, 6);
+    expect(params.get('w')!.dataSync()[1]).toBeCloseTo(-2 * 0.995 - 0.05, 6);
+    opt.apply(g(), 0.1);
+    expect([...params.get('frozen')!.dataSync()]).toEqual([...Float32Array.from([0.3, 0.7])]);
+    // its moments still follow the gradient (so a later unfreeze starts from them)
+    expect(opt.stateTensors()['m.frozen'].data[0]).toBeCloseTo(0.5 * (1 - 0.9 ** 2), 6);
+  });
+
   it('global-norm clipping', () => {
     const g = { a: tf.tensor1d([3, 4]) };
     expect(globalNorm(g)).toBeCloseTo(5, 6);

@@ -129,6 +129,36 @@ describe.skipIf(!built)('data-parallel training (--workers)', () => {
     expect(Math.abs(plain.loss - one.loss) / one.loss).toBeGreaterThan(1e-3);
   });
 
+  it('text.lrScale reaches the workers: 2 workers = 1 worker, and 0 keeps the caption encoder at its initialisation', async () => {
+    const { readSafetensors } = await import('../../src/train/safetensors.js');
+    const cfg = await writeConfig('frz.json', { steps: 2, text: { lrScale: 0 } });
+    const one = await runTrain({ data, out: path.join(root, 'frz1'), config: cfg, workers: 1, progress: sink });
+    const two = await runTrain({ data, out: path.join(root, 'frz2'), config: cfg, workers: 2, progress: sink });
+    await expectClose(one.checkpoint, two.checkpoint);
+    // the run's own initialisation, rebuilt from its stored (resolved) config and tokenizer
+    const { system: loaded, ck } = await build.loadSystem(one.checkpoint);
+    expect(ck.config.text.lrScale).toBe(0);
+    const fresh = build.buildSystem(ck.config, loaded.tokenizer);
+    loaded.dispose();
+    for (const ck of [one.checkpoint, two.checkpoint]) {
+      const model = (await readSafetensors(path.join(ck, 'model.safetensors'))).tensors;
+      let textKeys = 0;
+      let ditMoved = 0;
+      for (const [k, p] of fresh.params) {
+        const stored = model[k].data as Float32Array;
+        const init = p.dataSync() as Float32Array;
+        const same = stored.every((x, i) => x === init[i]);
+        if (k.startsWith(build.TEXT_PREFIX)) {
+          textKeys++;
+          expect(same, k).toBe(true);
+        } else if (!same) ditMoved++;
+      }
+      expect(textKeys).toBeGreaterThan(5);
+      expect(ditMoved).toBeGreaterThan(5);
+    }
+    fresh.dispose();
+  });
+
   it('resume across a change of N: 3 steps on 2 workers + 3 on 1 (and the reverse) = 6 straight', async () => {
     const cfg = await writeConfig('r.json');
     const straight = path.join(root, 'one'); // from the previous test when run in order; rebuilt otherwise
