@@ -14,12 +14,12 @@ import { TrainConfigSchema, type TrainConfig } from './config.js';
 import type { z } from 'zod';
 
 export const TEXT_PREFIX = 'text_encoder.';
+export const TOKENIZER_FILE = 'tokenizer.json';
 
 /** The learning-rate factor of one parameter of a system: `text.lrScale` for the caption encoder's, 1 for the DiT's. */
 export function paramLrScale(cfg: Pick<TrainConfig, 'text'>): (name: string) => number {
   return (name) => (name.startsWith(TEXT_PREFIX) ? cfg.text.lrScale : 1);
 }
-export const TOKENIZER_FILE = 'tokenizer.json';
 
 export interface System {
   dit: DiTModel;

@@ -142,8 +142,8 @@ function expectSilencedClosedForm(enc: ReturnType<typeof createTextEncoder>, emb
   const bigram = nb ? get('bigram_embed') : null;
   for (let r = 0; r < 2; r++)
     for (let j = 0; j < 4; j++) {
-      const pair = ((j > 0 ? ids[r][j - 1] : enc.config.vocabSize) * 7919 + ids[r][j]) % nb;
-      const x = tok[ids[r][j]].map((v, k) => v + pos[j][k] + (j > 0 ? prev[ids[r][j - 1]][k] : 0) + (bigram ? bigram[pair][k] : 0));
+      const pair = bigram ? bigram[((j > 0 ? ids[r][j - 1] : enc.config.vocabSize) * 7919 + ids[r][j]) % nb] : null;
+      const x = tok[ids[r][j]].map((v, k) => v + pos[j][k] + (j > 0 ? prev[ids[r][j - 1]][k] : 0) + (pair ? pair[k] : 0));
       const h = embedNorm ? layerNorm64(x, vec('emb_ln.weight'), vec('emb_ln.bias')) : x;
       layerNorm64(h, vec('ln_f.weight'), vec('ln_f.bias')).forEach((v, k) => expect(Math.abs(v - out[r][j][k])).toBeLessThan(1e-5));
     }
