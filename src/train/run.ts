@@ -144,8 +144,7 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
     info(`train: ${ds.rows.length} clips, ${system.params.size} tensors, steps ${startStep} → ${endStep} of ${cfg.steps}, ${cfg.data.mode} batches${cfg.parallel.workers > 1 ? `, ${cfg.parallel.workers} workers` : ''}`);
     if (cfg.parallel.workers > 1) dp = await DataParallel.start({ workers: cfg.parallel.workers, config: cfg, tokenizer: system.tokenizer.toJSON(), params: system.params, optimizer: { tensors: opt.stateTensors(), step: opt.step } });
     const par = dp;
-    const bar = new Progress('train', cfg.steps, { stream: opts.progress });
-    bar.update(startStep);
+    const bar = new Progress('train', cfg.steps, { stream: opts.progress, start: startStep });
     process.once('SIGINT', onSigint);
     let lastCkpt = '';
     const result = await trainLoop(

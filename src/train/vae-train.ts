@@ -197,8 +197,7 @@ export async function trainVAE(opts: TrainVAEOptions): Promise<TrainVAEResult> {
       const state: VAEState = { step, rng: rng.getState(), optimizer_step: opt.step, metrics };
       return saveCheckpoint(opts.out, step, { files: { model: paramsToTensors(vae.params), optimizer: opt.stateTensors() }, config: runCfg, state }, { keepLast: train.keep_last });
     };
-    const bar = opts.progress === false ? null : new Progress('vae train', train.steps);
-    if (start > 0) bar?.update(start);
+    const bar = opts.progress === false ? null : new Progress('vae train', train.steps, { start });
     const lrCfg = { lr: train.lr, warmupSteps: train.warmup, schedule: train.schedule, minLrRatio: train.min_lr_ratio, totalSteps: train.steps };
     let metrics: StepMetrics = { loss: NaN, rec: NaN, kl: NaN, psnr: NaN, gradNorm: NaN };
     let ema: StepMetrics | null = null;

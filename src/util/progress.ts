@@ -6,11 +6,14 @@ export interface ProgressOptions {
   stream?: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean };
   /** Minimum ms between plain-line updates when not a TTY. */
   plainIntervalMs?: number;
+  /** Position already reached before this bar started (a resumed run): shown, not counted in the rate. */
+  start?: number;
 }
 
 export class Progress {
-  private done = 0;
+  private done: number;
   private readonly start = Date.now();
+  private readonly base: number;
   private lastPlain = 0;
   private lastPlainDone = -1;
   private lastDraw = 0;
@@ -27,7 +30,9 @@ export class Progress {
     this.stream = opts.stream ?? process.stderr;
     this.tty = Boolean(this.stream.isTTY);
     this.plainIntervalMs = opts.plainIntervalMs ?? 2000;
-    if (!this.tty) this.stream.write(`${label}: 0/${total}\n`);
+    this.base = Math.min(total, Math.max(0, opts.start ?? 0));
+    this.done = this.base;
+    if (!this.tty) this.stream.write(`${label}: ${this.base}/${total}\n`);
   }
 
   /** Advance by `n` and optionally show extra fields (e.g. `loss 0.123`). */
@@ -52,7 +57,7 @@ export class Progress {
   private render(extra: string, final = false): void {
     const now = Date.now();
     const elapsed = (now - this.start) / 1000;
-    const rate = this.done / Math.max(elapsed, 1e-9);
+    const rate = Math.max(0, this.done - this.base) / Math.max(elapsed, 1e-9); // items this run, per second
     const eta = rate > 0 ? (this.total - this.done) / rate : 0;
     const pct = this.total > 0 ? (100 * this.done) / this.total : 100;
     const tail = `${this.done}/${this.total} ${pct.toFixed(0)}% ${fmtRate(rate)} eta ${fmtTime(eta)}${extra ? ` ${extra}` : ''}`;
@@ -76,7 +81,8 @@ function fmtRate(r: number): string {
 
 export function fmtTime(s: number): string {
   if (!Number.isFinite(s)) return '?';
-  const m = Math.floor(s / 60);
-  const sec = Math.round(s % 60);
+  const r = Math.round(s);
+  const m = Math.floor(r / 60);
+  const sec = r % 60;
   return m > 0 ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
 }
