@@ -58,9 +58,11 @@ export class Progress {
     const now = Date.now();
     const elapsed = (now - this.start) / 1000;
     const rate = Math.max(0, this.done - this.base) / Math.max(elapsed, 1e-9); // items this run, per second
-    const eta = rate > 0 ? (this.total - this.done) / rate : 0;
+    // a rate from the first few ms is noise (one quick item in 1 ms reads as 1000/s): shown as '?' until 0.25 s have passed
+    const known = rate > 0 && (final || elapsed >= 0.25);
+    const eta = known ? (this.total - this.done) / rate : NaN;
     const pct = this.total > 0 ? (100 * this.done) / this.total : 100;
-    const tail = `${this.done}/${this.total} ${pct.toFixed(0)}% ${fmtRate(rate)} eta ${fmtTime(eta)}${extra ? ` ${extra}` : ''}`;
+    const tail = `${this.done}/${this.total} ${pct.toFixed(0)}% ${known ? fmtRate(rate) : '?/s'} eta ${fmtTime(eta)}${extra ? ` ${extra}` : ''}`;
     if (this.tty) {
       if (!final && now - this.lastDraw < 100) return;
       this.lastDraw = now;

@@ -30,6 +30,19 @@ describe('Progress', () => {
     expect(out.lines.at(-1)).toBe('train: 110/200 55% 1.0/s eta 1m30s loss 0.5\n');
   });
 
+  it('shows no rate or eta from the first quarter second, and the true rate on the final line', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(0);
+    const out = sink();
+    const bar = new Progress('denoise', 24, { stream: out, plainIntervalMs: 0 });
+    vi.setSystemTime(1);
+    bar.tick(); // 1 item in 1 ms would read as 1000/s
+    expect(out.lines.at(-1)).toBe('denoise: 1/24 4% ?/s eta ?\n');
+    vi.setSystemTime(100);
+    bar.finish(); // 24 items in 0.1 s
+    expect(out.lines.at(-1)).toBe('denoise: 24/24 100% 240.0/s eta 0s\n');
+  });
+
   it('formats times', () => {
     expect(fmtTime(59.6)).toBe('1m00s'); // rounded before splitting (was '60s')
     expect(fmtTime(42.4)).toBe('42s');
