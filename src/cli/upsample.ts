@@ -6,6 +6,8 @@ import { FlagError } from '../util/errors.js';
 
 interface UpsampleArgs {
   prompt: string;
+  frames?: number;
+  fps?: number;
   upsampler: string;
   vocabulary?: string;
   timeout: number;
@@ -19,12 +21,19 @@ export const upsampleCommand: CommandModule<object, UpsampleArgs> = {
       .option('prompt', { type: 'string', demandOption: true, describe: 'the short prompt' })
       .option('upsampler', { type: 'string', default: 'builtin', describe: 'builtin | openai:URL[#model]' })
       .option('vocabulary', { type: 'string', describe: 'caption vocabulary: clip dataset, shard directory, or a text/jsonl file of captions' })
+      .option('frames', { type: 'number', describe: "the clip's frame count (with --fps: the builtin upsampler states the duration, as generate does)" })
+      .option('fps', { type: 'number', describe: "the clip's frame rate (with --frames)" })
       .option('timeout', { type: 'number', default: 60, describe: 'per-request timeout in seconds (openai)' })
       .example('$0 upsample --prompt "red ball bounce"', 'expand with the built-in synthetic-world vocabulary')
       .example('$0 upsample --prompt "two cubes collide" --vocabulary data/clips', "fill unstated details from a dataset's captions"),
   handler: async (argv) => {
     if (!(argv.timeout > 0)) throw new FlagError('timeout', `must be positive, got ${argv.timeout}`);
+    for (const k of ['frames', 'fps'] as const) {
+      const v = argv[k];
+      if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new FlagError(k, `must be a positive integer, got ${v}`);
+    }
+    if ((argv.frames === undefined) !== (argv.fps === undefined)) throw new FlagError(argv.frames === undefined ? 'frames' : 'fps', 'give --frames and --fps together');
     const up = await createUpsampler(argv.upsampler, { vocabulary: argv.vocabulary, timeoutMs: argv.timeout * 1000 });
-    process.stdout.write(`${await up.upsample(argv.prompt)}\n`);
+    process.stdout.write(`${await up.upsample(argv.prompt, { frames: argv.frames, fps: argv.fps })}\n`);
   },
 };

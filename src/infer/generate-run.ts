@@ -139,7 +139,7 @@ export async function openGenerator(opts: Omit<GenerateRunOptions, 'jobs'>): Pro
     if (rules) prompt = rules.prompt;
     const original = prompt;
     if (upsampler) {
-      prompt = await upsampler.upsample(prompt);
+      prompt = await upsampler.upsample(prompt, { frames: j.frames ?? d.frames, fps: j.fps ?? d.fps });
       info(`prompt: ${prompt}`);
     }
     const { width, height } = parseSize(j.size ?? `${d.width}x${d.height}`);

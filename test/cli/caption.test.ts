@@ -63,7 +63,12 @@ describe('spacetime caption / upsample', () => {
   it('upsamples a prompt, and refuses an empty one', () => {
     let r = runCli(['upsample', '--prompt', 'red ball bounce']);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toMatch(/^A small red ball falls from the top left and bounces on the grey floor three times/);
+    expect(r.stdout.trim()).toBe('A small red ball falls from the top and bounces twice on the grey floor, each bounce lower than the last, against a plain dark grey background. The camera is static.');
+    r = runCli(['upsample', '--prompt', 'a blue box slides to the left', '--frames', '17', '--fps', '8']);
+    expect(r.stdout.trim()).toBe('A small blue box slides from right to left across the grey floor, slowing down until it stops, against a plain dark grey background. The camera is static. The clip lasts 2.1 seconds.');
+    r = runCli(['upsample', '--prompt', 'x', '--frames', '0', '--fps', '8']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('error: --frames: must be a positive integer, got 0');
     r = runCli(['upsample', '--prompt', '']);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe('error: --prompt: empty prompt');

@@ -227,6 +227,8 @@ describe('openai upsampler', () => {
     expect(seen[0].body.messages[0].role).toBe('system');
     expect(seen[0].body.messages[0].content).toMatch(/- A small blue box slides\./);
     expect(seen[0].body.messages[1]).toEqual({ role: 'user', content: 'red ball bounce' });
+    await up.upsample('red ball bounce', { frames: 17, fps: 8 });
+    expect(seen[1].body.messages[1]).toEqual({ role: 'user', content: 'red ball bounce\n\n(The clip lasts 2.1 seconds.)' });
     await expect(up.upsample('  ')).rejects.toThrow('--prompt: empty prompt');
     handler = (_s, res) => reply(res, 503, 'down');
     await expect(new OpenAIUpsampler({ url: base, model: 'llm', retries: 0 }).upsample('x')).rejects.toThrow(/prompt upsampling via openai:.* failed: .*HTTP 503: down/);

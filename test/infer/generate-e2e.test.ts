@@ -172,7 +172,8 @@ describe('generate modes on the exported model', () => {
     expect(r.code).toBe(0);
     expect((await fs.readdir(path.join(dir, 'batch'))).filter((f) => f.endsWith('.mp4')).sort()).toEqual(['clip-000.mp4', 'clip-001.mp4']);
     const side = JSON.parse(await fs.readFile(path.join(dir, 'batch', 'clip-001.mp4.json'), 'utf8'));
-    expect(side.prompt_final.length).toBeGreaterThan('a blue box slides to the left'.length);
+    // expanded in the training captions' phrasing, with the generated clip's duration
+    expect(side.prompt_final).toMatch(/^A small blue box slides from right to left across the grey floor, slowing down until it stops, .*\. The camera is static\. The clip lasts \d+\.\d seconds?\.$/);
     expect(r.stderr).toMatch(/prompt: /);
   });
 

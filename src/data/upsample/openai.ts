@@ -1,9 +1,11 @@
 // The openai prompt upsampler: a text-only request to an OpenAI-compatible chat completions
 // endpoint (same client as the openai captioner), with the training caption style described in the
-// system message and, when a dataset was given, a few of its captions as examples.
+// system message and, when a dataset was given, a few of its captions as examples. The clip's
+// duration, when the generator knows it, follows the prompt in parentheses.
 import { FlagError, SpacetimeError } from '../../util/errors.js';
 import { ChatClient, type ChatMessage } from '../caption/openai-client.js';
-import type { PromptUpsampler } from './upsampler.js';
+import { durationSentence } from '../caption/style.js';
+import type { PromptUpsampler, UpsampleContext } from './upsampler.js';
 
 export const DEFAULT_UPSAMPLE_INSTRUCTION =
   'You rewrite short prompts for a text-to-video model into one detailed caption in the style of its training captions. ' +
@@ -24,13 +26,13 @@ export class OpenAIUpsampler implements PromptUpsampler {
     this.examples = opts.examples ?? [];
   }
 
-  async upsample(prompt: string): Promise<string> {
+  async upsample(prompt: string, context: UpsampleContext = {}): Promise<string> {
     const p = prompt.trim();
     if (!p) throw new FlagError('prompt', 'empty prompt');
     const system = this.examples.length ? `${this.instruction}\n\nExamples of training captions:\n${this.examples.map((e) => `- ${e}`).join('\n')}` : this.instruction;
     const messages: ChatMessage[] = [
       { role: 'system', content: system },
-      { role: 'user', content: p },
+      { role: 'user', content: context.frames && context.fps ? `${p}\n\n(${durationSentence(context.frames, context.fps)})` : p },
     ];
     try {
       const text = (await this.client.complete(messages)).replace(/\s+/g, ' ').trim();

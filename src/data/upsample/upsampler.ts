@@ -4,10 +4,16 @@
 import { FlagError } from '../../util/errors.js';
 import { parseModelSpec } from '../caption/captioner.js';
 
+/** What the generator knows about the clip to be made (the builtin upsampler states its duration, as training captions do). */
+export interface UpsampleContext {
+  frames?: number;
+  fps?: number;
+}
+
 export interface PromptUpsampler {
   readonly name: string;
   /** The expanded prompt; FlagError('prompt', 'empty prompt') for an empty one. */
-  upsample(prompt: string): Promise<string>;
+  upsample(prompt: string, context?: UpsampleContext): Promise<string>;
 }
 
 export interface UpsamplerOptions {
