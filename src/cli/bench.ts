@@ -18,6 +18,8 @@ interface Args {
   temporal: boolean;
   cfg?: number;
   steps?: number;
+  'upsample-prompt'?: string;
+  vocabulary?: string;
 }
 
 export const benchCommand: CommandModule<object, Args> = {
@@ -34,6 +36,8 @@ export const benchCommand: CommandModule<object, Args> = {
       .option('temporal', { type: 'boolean', default: true, describe: 'also run the temporal metrics (--no-temporal to skip)' })
       .option('cfg', { type: 'number', describe: "with --model: guidance scale for every case (default: the model's)" })
       .option('steps', { type: 'number', describe: "with --model: sampling steps for every case (default: the model's)" })
+      .option('upsample-prompt', { type: 'string', describe: 'with --model: expand each prompt first (builtin | openai:URL[#model]); cases are judged against their own prompts' })
+      .option('vocabulary', { type: 'string', describe: 'caption vocabulary for the builtin upsampler (clip dataset or shard dir)' })
       .example('$0 bench --suite configs/bench/default.json --videos gen/ --prompts gen/prompts.json --out bench/', 'score videos made elsewhere')
       .example('$0 bench --suite configs/bench/default.json --model export/ --out bench/ --baseline old/results.json', 'generate, score, compare')
       .example('$0 bench --suite configs/bench/validation.json --model export/ --out sweep/cfg6 --cfg 6 --no-temporal', 'try another guidance scale'),
@@ -42,17 +46,18 @@ export const benchCommand: CommandModule<object, Args> = {
     if (!argv.model && !(argv.videos && argv.prompts)) throw new FlagError(argv.videos ? '--prompts' : '--videos', 'give --model DIR, or --videos DIR together with --prompts FILE');
     checkSamplingFlags(argv);
     if (!argv.model && (argv.cfg !== undefined || argv.steps !== undefined)) throw new FlagError(argv.cfg !== undefined ? '--cfg' : '--steps', 'only applies with --model (videos made elsewhere were already sampled)');
+    if (!argv.model && argv['upsample-prompt'] !== undefined) throw new FlagError('--upsample-prompt', 'only applies with --model (videos made elsewhere were already generated)');
     const suite = await loadSuite(argv.suite);
     let generate: Generate;
     let close = async () => {};
     if (argv.model) {
-      const g = await modelBenchGenerator(argv.model, argv.out, { cfg: argv.cfg, steps: argv.steps });
+      const g = await modelBenchGenerator(argv.model, argv.out, { cfg: argv.cfg, steps: argv.steps, upsample: argv['upsample-prompt'], vocabulary: argv.vocabulary });
       generate = g;
       close = g.close;
     } else generate = await videosGenerator(argv.videos!, argv.prompts!);
     let r: Awaited<ReturnType<typeof runBench>>;
     try {
-      r = await runBench({ suite, out: argv.out, generate, baseline: argv.baseline, temporal: argv.temporal, generation: { cfg: argv.cfg, steps: argv.steps } });
+      r = await runBench({ suite, out: argv.out, generate, baseline: argv.baseline, temporal: argv.temporal, generation: { cfg: argv.cfg, steps: argv.steps, upsample: argv['upsample-prompt'] } });
     } finally {
       await close();
     }

@@ -66,7 +66,7 @@ export interface BenchResults {
   summary: Record<string, number | null>;
   baseline?: { file: string; delta: Record<string, number | null> };
   /** Generation settings that overrode the model's defaults for every case (`bench --cfg/--steps`). */
-  generation?: { cfg?: number; steps?: number };
+  generation?: { cfg?: number; steps?: number; upsample?: string };
 }
 
 async function readJson(file: string, what: string): Promise<unknown> {
@@ -226,7 +226,7 @@ export interface BenchOptions {
   /** Run the temporal metrics (built-in flow and features); default true. */
   temporal?: boolean;
   /** Recorded in results.json: generation settings the generator was given for every case. */
-  generation?: { cfg?: number; steps?: number };
+  generation?: { cfg?: number; steps?: number; upsample?: string };
 }
 
 /** Run every case, write OUT/results.json and OUT/report.html, return the results. */

@@ -157,8 +157,16 @@ describe('generate modes on the exported model', () => {
     expect(runCli(['bench', '--suite', suite, '--model', model, '--out', out2, '--no-temporal'], { env }).code).toBe(0);
     expect(JSON.parse(await fs.readFile(path.join(out2, 'results.json'), 'utf8')).generation).toBeUndefined();
     expect(JSON.parse(await fs.readFile(path.join(out2, 'videos', 'red.mp4.json'), 'utf8')).settings).toMatchObject({ cfg: 2, steps: 3 });
+    // --upsample-prompt: each case generated from its expanded prompt, judged against its own, recorded
+    const out3 = path.join(dir, 'bench-up');
+    expect(runCli(['bench', '--suite', suite, '--model', model, '--out', out3, '--steps', '1', '--upsample-prompt', 'builtin', '--no-temporal'], { env }).code).toBe(0);
+    const up = JSON.parse(await fs.readFile(path.join(out3, 'results.json'), 'utf8'));
+    expect(up.generation).toEqual({ steps: 1, upsample: 'builtin' });
+    expect(up.cases[0].prompt).toBe('a red ball bounces on a grey floor');
+    const upSide = JSON.parse(await fs.readFile(path.join(out3, 'videos', 'red.mp4.json'), 'utf8'));
+    expect(upSide.prompt_final).toMatch(/^A small red ball falls from the top and bounces twice on the grey floor, .* The camera is static\. The clip lasts [\d.]+ seconds?\.$/);
     // bad values, and --cfg with videos made elsewhere, fail in one line before anything is written
-    for (const [extra, msg] of [[['--model', model, '--cfg', '-2'], /^error: --cfg: expected a non-negative number/], [['--model', model, '--steps', '0'], /^error: --steps: expected a positive integer/], [['--videos', dir, '--prompts', suite, '--cfg', '3'], /^error: --cfg: only applies with --model/]] as const) {
+    for (const [extra, msg] of [[['--model', model, '--cfg', '-2'], /^error: --cfg: expected a non-negative number/], [['--model', model, '--steps', '0'], /^error: --steps: expected a positive integer/], [['--videos', dir, '--prompts', suite, '--cfg', '3'], /^error: --cfg: only applies with --model/], [['--videos', dir, '--prompts', suite, '--upsample-prompt', 'builtin'], /^error: --upsample-prompt: only applies with --model/]] as const) {
       const bad = runCli(['bench', '--suite', suite, '--out', path.join(dir, 'bench-bad'), ...extra], { env });
       expect(bad.code).not.toBe(0);
       expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(msg)]);
