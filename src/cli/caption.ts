@@ -5,6 +5,7 @@ import { parseModelSpec } from '../data/caption/captioner.js';
 import { runCaption } from '../data/caption/run.js';
 import { parseShardSpec } from '../data/shards.js';
 import { FlagError } from '../util/errors.js';
+import { positiveInt } from './sampling-flags.js';
 
 interface CaptionArgs {
   data: string;
@@ -17,11 +18,6 @@ interface CaptionArgs {
   timeout: number;
   retries: number;
   json: boolean;
-}
-
-function positiveInt(v: number, flag: string): number {
-  if (!Number.isInteger(v) || v < 1) throw new FlagError(flag, `must be a positive integer, got ${v}`);
-  return v;
 }
 
 export const captionCommand: CommandModule<object, CaptionArgs> = {

@@ -3,6 +3,7 @@
 import type { CommandModule } from 'yargs';
 import { createUpsampler } from '../data/upsample/upsampler.js';
 import { FlagError } from '../util/errors.js';
+import { positiveInt } from './sampling-flags.js';
 
 interface UpsampleArgs {
   prompt: string;
@@ -28,10 +29,7 @@ export const upsampleCommand: CommandModule<object, UpsampleArgs> = {
       .example('$0 upsample --prompt "two cubes collide" --vocabulary data/clips', "fill unstated details from a dataset's captions"),
   handler: async (argv) => {
     if (!(argv.timeout > 0)) throw new FlagError('timeout', `must be positive, got ${argv.timeout}`);
-    for (const k of ['frames', 'fps'] as const) {
-      const v = argv[k];
-      if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new FlagError(k, `must be a positive integer, got ${v}`);
-    }
+    for (const k of ['frames', 'fps'] as const) if (argv[k] !== undefined) positiveInt(argv[k], k);
     if ((argv.frames === undefined) !== (argv.fps === undefined)) throw new FlagError(argv.frames === undefined ? 'frames' : 'fps', 'give --frames and --fps together');
     const up = await createUpsampler(argv.upsampler, { vocabulary: argv.vocabulary, timeoutMs: argv.timeout * 1000 });
     process.stdout.write(`${await up.upsample(argv.prompt, { frames: argv.frames, fps: argv.fps })}\n`);

@@ -12,7 +12,7 @@ export interface ProgressOptions {
 
 export class Progress {
   private done: number;
-  private readonly start = Date.now();
+  private readonly t0 = Date.now();
   private readonly base: number;
   private lastPlain = 0;
   private lastPlainDone = -1;
@@ -56,7 +56,7 @@ export class Progress {
 
   private render(extra: string, final = false): void {
     const now = Date.now();
-    const elapsed = (now - this.start) / 1000;
+    const elapsed = (now - this.t0) / 1000;
     const rate = Math.max(0, this.done - this.base) / Math.max(elapsed, 1e-9); // items this run, per second
     // a rate from the first few ms is noise (one quick item in 1 ms reads as 1000/s): shown as '?' until 0.25 s have passed
     const known = rate > 0 && (final || elapsed >= 0.25);
