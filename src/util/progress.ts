@@ -58,8 +58,9 @@ export class Progress {
     const now = Date.now();
     const elapsed = (now - this.t0) / 1000;
     const rate = Math.max(0, this.done - this.base) / Math.max(elapsed, 1e-9); // items this run, per second
-    // a rate from the first few ms is noise (one quick item in 1 ms reads as 1000/s): shown as '?' until 0.25 s have passed
-    const known = rate > 0 && (final || elapsed >= 0.25);
+    // a rate from the first few ms is noise (one quick item in 1 ms reads as 1000/s): shown as '?' until 0.25 s have
+    // passed, unless the bar is complete (then it is the true rate of the whole run)
+    const known = rate > 0 && (final || this.done >= this.total || elapsed >= 0.25);
     const eta = known ? (this.total - this.done) / rate : NaN;
     const pct = this.total > 0 ? (100 * this.done) / this.total : 100;
     const tail = `${this.done}/${this.total} ${pct.toFixed(0)}% ${known ? fmtRate(rate) : '?/s'} eta ${fmtTime(eta)}${extra ? ` ${extra}` : ''}`;

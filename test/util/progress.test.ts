@@ -41,6 +41,12 @@ describe('Progress', () => {
     vi.setSystemTime(100);
     bar.finish(); // 24 items in 0.1 s
     expect(out.lines.at(-1)).toBe('denoise: 24/24 100% 240.0/s eta 0s\n');
+    // reaching the total by update() within the first quarter second is complete too
+    const one = sink();
+    const quick = new Progress('eval', 1, { stream: one, plainIntervalMs: 0 });
+    vi.setSystemTime(150);
+    quick.update(1);
+    expect(one.lines.at(-1)).toBe('eval: 1/1 100% 20.0/s eta 0s\n');
   });
 
   it('formats times', () => {
