@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Progress, fmtTime } from '../../src/util/progress.js';
 
 function sink(): { lines: string[]; write(s: string): boolean; isTTY: boolean } {
@@ -7,11 +7,13 @@ function sink(): { lines: string[]; write(s: string): boolean; isTTY: boolean } 
 }
 
 describe('Progress', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(0);
+  });
   afterEach(() => { vi.useRealTimers(); });
 
   it('counts rate and eta from the items done since it started', () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(0);
     const out = sink();
     const bar = new Progress('train', 200, { stream: out, plainIntervalMs: 0 });
     vi.setSystemTime(10_000);
@@ -20,8 +22,6 @@ describe('Progress', () => {
   });
 
   it('a resumed bar starts at its position and does not count it in the rate', () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(0);
     const out = sink();
     const bar = new Progress('train', 200, { stream: out, plainIntervalMs: 0, start: 100 });
     expect(out.lines[0]).toBe('train: 100/200\n');
@@ -31,8 +31,6 @@ describe('Progress', () => {
   });
 
   it('shows no rate or eta from the first quarter second, and the true rate on the final line', () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(0);
     const out = sink();
     const bar = new Progress('denoise', 24, { stream: out, plainIntervalMs: 0 });
     vi.setSystemTime(1);

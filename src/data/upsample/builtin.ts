@@ -8,7 +8,7 @@
 // are filled with the vocabulary's most common values; words it does not recognise are kept
 // verbatim in a closing sentence so nothing the user asked for is lost.
 import { FlagError } from '../../util/errors.js';
-import { article, backgroundPhrase, durationSentence, sentence, SHAPE_WORDS, timesWord } from '../caption/style.js';
+import { article, backgroundPhrase, directionPhrase, durationSentence, sentence, SHAPE_WORDS, timesWord } from '../caption/style.js';
 import { BACKGROUND_COLORS, defaultVocabulary, MOTION_WORDS, mostCommon, OBJECT_COLORS, SIZE_CANON, type Vocabulary } from './vocabulary.js';
 import type { PromptUpsampler, UpsampleContext } from './upsampler.js';
 
@@ -20,7 +20,7 @@ const KNOWN = new Set(
   ('left right up down top bottom centre center middle side straight toward towards across along around back forth like string wall walls grey gray lower last higher than ' +
     'time times once twice thrice steady speed slow slows slowing slowed until stop stops stopping stopped comes come coming rest lands land landing stays stay ' +
     'drifting drift drifts starting start starts camera seconds second lasts frame nearby same direction head-on knocked keeps apart after before ' +
-    'textured gradient dark light hangs hang hanging disappears disappear reappears reappear stands standing elastic inelastic angle gravity toward each ' +
+    'textured gradient dark light hangs hang hanging disappears disappear reappears reappear stands standing elastic inelastic angle gravity ' +
     'diagonally sitting lying head collide collision five six seven eight nine upward upwards downward downwards leftward leftwards rightward rightwards').split(' '),
 );
 const COUNT_WORDS: Readonly<Record<string, number>> = { one: 1, single: 1, two: 2, both: 2, pair: 2, three: 3, four: 4, '1': 1, '2': 2, '3': 3, '4': 4 };
@@ -189,24 +189,15 @@ export function parsePrompt(prompt: string): ParsedPrompt {
   return out;
 }
 
+/** Unit steps of the directions a prompt can state, for style.ts's directionPhrase (the truth captioner's wording). */
+const STEP: Readonly<Record<string, [number, number]>> = {
+  left: [-1, 0], right: [1, 0], up: [0, -1], down: [0, 1],
+  'top left': [-1, -1], 'top right': [1, -1], 'bottom left': [-1, 1], 'bottom right': [1, 1],
+};
+
 function dirPhrase(direction: string | undefined, fallback: string): string {
-  switch (direction) {
-    case 'left':
-      return 'from right to left';
-    case 'right':
-      return 'from left to right';
-    case 'up':
-      return 'upward';
-    case 'down':
-      return 'downward';
-    case 'top left':
-    case 'top right':
-    case 'bottom left':
-    case 'bottom right':
-      return `diagonally toward the ${direction}`;
-    default:
-      return fallback;
-  }
+  const step = direction ? STEP[direction] : undefined;
+  return step ? directionPhrase(step[0], step[1]) : fallback;
 }
 
 /** Where an object moving in `direction` starts, as truth.ts's regionWord names it for an object on the floor. */
