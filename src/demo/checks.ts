@@ -24,6 +24,7 @@ const RULES: { name: keyof DemoThresholds; stage: string; metric: string; op: '>
   { name: 'bench_failures_per_clip_max', stage: 'bench', metric: 'failures_per_clip', op: '<=' },
   { name: 'bench_objects_per_clip_min', stage: 'bench', metric: 'objects_per_clip', op: '>=' },
   { name: 'bench_colour_match_min', stage: 'bench', metric: 'colour_match', op: '>=' },
+  { name: 'bench_main_colour_match_min', stage: 'bench', metric: 'main_colour_match', op: '>=' },
   { name: 'bench_direction_match_min', stage: 'bench', metric: 'direction_match', op: '>=' },
 ];
 

@@ -40,8 +40,10 @@ export const DemoThresholdsSchema = z
     /** Blank or washed-out videos score perfect flicker and no events; this catches them. */
     bench_objects_per_clip_min: limit,
     /** Bench suite prompt following (src/eval/bench.ts checkCase): share of cases whose named
-     *  colours are all seen, and whose stated direction (left/right/down) the main object moved. */
+     *  colours are all seen, whose main (first-named) object's colour is seen, and whose stated
+     *  direction (left/right/down) the main object moved. */
     bench_colour_match_min: limit.default(null),
+    bench_main_colour_match_min: limit.default(null),
     bench_direction_match_min: limit.default(null),
   })
   .strict();

@@ -70,6 +70,7 @@ export async function benchStage(cfg: DemoConfig, p: DemoPaths): Promise<Metrics
     objects_per_clip: round(r.cases.reduce((n, c) => n + c.physics.objects.length, 0) / Math.max(1, r.cases.length), 3),
     prompt_adherence: num(s.prompt_adherence, 3),
     colour_match: num(s.colour_match, 3),
+    main_colour_match: num(s.main_colour_match, 3),
     direction_match: num(s.direction_match, 3),
     event_match: num(s.event_match, 3),
     flicker: num(s.flicker),

@@ -22,7 +22,7 @@ const css = (name: string) => CSS[name] ?? name;
 /** Metrics where lower is better (deltas are coloured accordingly). */
 const LOWER_BETTER = new Set(['failures_per_clip', 'warp_error']);
 /** Summary metrics that live in [0, 1] and get bars. */
-const UNIT = ['physics_clean_rate', 'plausibility', 'prompt_adherence', 'colour_match', 'direction_match', 'count_match', 'event_match', 'flicker', 'motion_smoothness', 'subject_consistency', 'background_consistency'];
+const UNIT = ['physics_clean_rate', 'plausibility', 'prompt_adherence', 'colour_match', 'main_colour_match', 'direction_match', 'count_match', 'event_match', 'flicker', 'motion_smoothness', 'subject_consistency', 'background_consistency'];
 
 function barChart(summary: Record<string, number | null>, base?: Record<string, number | null>): string {
   const rows = UNIT.filter((k) => summary[k] !== null && summary[k] !== undefined);
@@ -116,7 +116,7 @@ export async function renderReport(r: BenchResults, strips: readonly Strip[], ba
     return `<tr><td class="l">${k}</td><td>${fmt(v)}</td>${bcell}${dcell}</tr>`;
   });
   const mark = (b: boolean | null) => (b === null ? '–' : b ? '<span class="ok">✓</span>' : '<span class="bad">✗</span>');
-  const caseRows = r.cases.map((c, i) => `<tr><td>${i + 1}</td><td class="l">${esc(c.id)}</td><td>${c.physics.failures}</td><td>${fmt(c.physics.scores.plausibility as number, 2)}</td><td>${mark(c.checks.colour)}</td><td>${mark(c.checks.direction)}</td><td>${mark(c.checks.objects)}</td><td>${mark(c.checks.event)}</td><td>${fmt(c.temporal?.flicker as number | null, 3)}</td><td class="l">${esc(c.motions.join(', '))}</td></tr>`);
+  const caseRows = r.cases.map((c, i) => `<tr><td>${i + 1}</td><td class="l">${esc(c.id)}</td><td>${c.physics.failures}</td><td>${fmt(c.physics.scores.plausibility as number, 2)}</td><td>${mark(c.checks.colour)}</td><td>${mark(c.checks.main_colour)}</td><td>${mark(c.checks.direction)}</td><td>${mark(c.checks.objects)}</td><td>${mark(c.checks.event)}</td><td>${fmt(c.temporal?.flicker as number | null, 3)}</td><td class="l">${esc(c.motions.join(', '))}</td></tr>`);
   const clips: string[] = [];
   for (const s of strips) {
     const c = r.cases.find((x) => x.id === s.id)!;
@@ -129,7 +129,7 @@ export async function renderReport(r: BenchResults, strips: readonly Strip[], ba
 <h2 id="summary">Summary</h2><table><tr><th class="l">metric</th><th>value</th>${baseHead}</tr>${sumRows.join('')}</table>
 <h2 id="charts">Metrics</h2>${barChart(r.summary, base?.summary)}
 <h3>Physics failures per clip</h3>${perClipChart(r, 'failures')}<h3>Prompt adherence per clip</h3>${perClipChart(r, 'adherence')}
-<h2 id="cases">Cases</h2><table><tr><th>#</th><th class="l">case</th><th>failures</th><th>plausibility</th><th>colour</th><th>direction</th><th>count</th><th>event</th><th>flicker</th><th class="l">motions seen</th></tr>${caseRows.join('')}</table>
+<h2 id="cases">Cases</h2><table><tr><th>#</th><th class="l">case</th><th>failures</th><th>plausibility</th><th>colour</th><th>main colour</th><th>direction</th><th>count</th><th>event</th><th>flicker</th><th class="l">motions seen</th></tr>${caseRows.join('')}</table>
 <h2 id="clips">Clips</h2>${clips.join('\n')}
 </body></html>
 `;

@@ -24,7 +24,7 @@ describe('the shipped demo model', () => {
     const m = await benchStage(cfg, p);
     expect(m.cases).toBe(12);
     const checks = judge({ bench: m }, cfg.thresholds).filter((c) => c.metric.startsWith('bench.'));
-    expect(checks.map((c) => c.name).sort()).toEqual(['bench_colour_match_min', 'bench_direction_match_min', 'bench_failures_per_clip_max', 'bench_flicker_min', 'bench_objects_per_clip_min']);
+    expect(checks.map((c) => c.name).sort()).toEqual(['bench_colour_match_min', 'bench_direction_match_min', 'bench_failures_per_clip_max', 'bench_flicker_min', 'bench_main_colour_match_min', 'bench_objects_per_clip_min']);
     for (const c of checks) expect(c.ok, formatCheck(c)).toBe(true);
   }, 300_000);
 

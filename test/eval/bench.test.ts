@@ -2,7 +2,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readClips } from '../../src/data/clips.js';
-import { loadSuite, runBench, videosGenerator } from '../../src/eval/bench.js';
+import { checkCase, loadSuite, runBench, videosGenerator, type BenchCase } from '../../src/eval/bench.js';
+import type { PhysicsAnalysis } from '../../src/eval/physics.js';
 import { runCli, tmpDir } from '../helpers.js';
 
 describe('bench', () => {
@@ -10,6 +11,28 @@ describe('bench', () => {
     const s = await loadSuite(path.resolve(import.meta.dirname, '../../configs/bench/default.json'));
     expect(s.cases.length).toBeGreaterThanOrEqual(10);
     expect(new Set(s.cases.map((c) => c.id)).size).toBe(s.cases.length);
+  });
+
+  it('colour checks: every named colour (colour) and the first-named one (main_colour)', () => {
+    // a fake tracking result: objects of the given colours, each seen in all 8 frames, moving right
+    const seen = (...colors: string[]) =>
+      ({
+        result: { frames: 8, objects: colors.map((color, id) => ({ id, color, first: 0, last: 7, track: Array.from({ length: 8 }, (_, t) => [t, 10 + 4 * t, 20 + 10 * id, 30]) })) },
+        context: { width: 64, height: 64 },
+      }) as unknown as PhysicsAnalysis;
+    const two: BenchCase = { id: 'two', prompt: 'A small yellow ball rolls from left to right, while a small purple box stays still.', expect: { colours: ['yellow', 'purple'], direction: 'right' } };
+    const one: BenchCase = { id: 'one', prompt: 'A small red ball rolls from left to right on a grey floor.', expect: {} };
+    const pick = (c: BenchCase, a: PhysicsAnalysis) => {
+      const k = checkCase(c, a, []);
+      return [k.colour, k.main_colour, k.direction];
+    };
+    expect(pick(two, seen('yellow', 'purple'))).toEqual([true, true, true]);
+    expect(pick(two, seen('yellow'))).toEqual([false, true, true]); // second object missing
+    expect(pick(two, seen('yellow', 'yellow'))).toEqual([false, true, true]); // drawn in the first one's colour
+    expect(pick(two, seen('purple'))).toEqual([false, false, true]); // main object missing (direction judged on the mover)
+    expect(pick(one, seen('red'))).toEqual([true, true, true]); // colours from the prompt when expect has none
+    expect(pick(one, seen('green'))).toEqual([false, false, true]);
+    expect(pick(one, seen())).toEqual([false, false, false]);
   });
 
   it('rejects a bad suite with the file and field named', async () => {
@@ -39,6 +62,7 @@ describe('bench', () => {
       expect(typeof c.temporal?.flicker).toBe('number');
     }
     expect(res.summary.colour_match).toBe(1);
+    expect(res.summary.main_colour_match).toBe(1);
     const saved = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
     expect(saved.cases).toHaveLength(3);
     const html = readFileSync(path.join(out, 'report.html'), 'utf8');
