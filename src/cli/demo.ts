@@ -19,7 +19,7 @@ export const demoCommand: CommandModule<object, Args> = {
       .option('quick', { type: 'boolean', default: false, describe: 'tiny everything (configs/demo-quick.json), for tests' })
       .option('force', { type: 'boolean', default: false, describe: "replace a previous demo's outputs in --out" })
       .option('config', { type: 'string', describe: 'a demo config (default configs/demo.json: fine-tunes the shipped model; configs/demo-scratch.json: trains from scratch; configs/demo-quick.json: tiny)' })
-      .example('$0 demo', 'run the demo into ./spacetime-demo (about 5 minutes on 2 cores)')
+      .example('$0 demo', 'run the demo into ./spacetime-demo (about 1.5 minutes on an idle 2-core machine)')
       .example('$0 demo --quick --out /tmp/demo', 'a smoke run in about a minute'),
   handler: async (argv) => {
     await runDemo({ out: argv.out, quick: argv.quick, force: argv.force, config: argv.config });
