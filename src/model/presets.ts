@@ -18,11 +18,13 @@ export const DiTConfigSchema = z
     latentChannels: int,
     textWidth: int,
     qkNorm: z.boolean(),
-    rope: z.object({
-      split: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative(), z.number().int().nonnegative()]),
-      theta: z.number().positive(),
-      scale: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]),
-    }),
+    rope: z
+      .object({
+        split: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative(), z.number().int().nonnegative()]),
+        theta: z.number().positive(),
+        scale: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]),
+      })
+      .strict(),
     condMode: z.enum(['channel', 'embedding']),
     pooledText: z.boolean(),
     /**
@@ -41,6 +43,8 @@ export const DiTConfigSchema = z
     /** Width of the sinusoidal timestep features before the timestep MLP (DiT: 256). */
     freqDim: int.refine((d) => d % 2 === 0, 'freqDim must be even'),
   })
+  // a misspelt key is an error, not a silently ignored override
+  .strict()
   .superRefine((c, ctx) => {
     if (c.hidden % c.heads !== 0) ctx.addIssue({ code: 'custom', path: ['heads'], message: `hidden ${c.hidden} is not divisible by heads ${c.heads}` });
     const hd = c.hidden / c.heads;
@@ -109,7 +113,8 @@ export function resolveDiTConfig(nameOrPartial: string | (Partial<DiTConfig> & {
   const r = DiTConfigSchema.safeParse(merged);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw new FlagError(`model.${issue.path.join('.')}`, issue.message);
+    const at = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+    throw new FlagError(`model.${at.join('.')}`, issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message);
   }
   return r.data;
 }

@@ -80,6 +80,7 @@ export const VAEConfigSchema = z
      */
     shortcut: z.boolean().default(false),
   })
+  .strict()
   .superRefine((c, ctx) => {
     const transitions = c.channel_mult.length - 1;
     if (Math.log2(c.spatial_compression) > transitions) {

@@ -42,6 +42,9 @@ describe('train config', () => {
   it('invalid configs name the field', async () => {
     expect(() => parseTrainConfig({ steps: 0 })).toThrow(/--config: steps: /);
     expect(() => parseTrainConfig({ model: 'DiT-XXL' })).toThrow(/unknown DiT preset 'DiT-XXL'/);
+    // misspelt model overrides are errors (they were once dropped silently, leaving the preset's value)
+    expect(() => parseTrainConfig({ model: { preset: 'DiT-T/2', hiddn: 99 } })).toThrow(/model\.hiddn: unknown key/);
+    expect(() => parseTrainConfig({ model: { preset: 'DiT-T/2', rope: { thetaa: 1 } } })).toThrow(/model\.rope\.thetaa: unknown key/);
     expect(() => parseTrainConfig({ lr: { warmup: 3 } })).toThrow(/lr/);
     expect(() => parseTrainConfig({ objective: { kind: 'ddpm', ddpm: { prediction: 'eps', zeroTerminalSnr: true } } })).toThrow(/zero terminal SNR needs v-prediction/);
     expect(() => parseTrainConfig({ text: { heads: 3 } })).toThrow(/text\.heads: model\.textWidth 64 is not divisible by text\.heads 3/);

@@ -160,6 +160,7 @@ describe('VAE training', () => {
     expect(() => parseVAERunConfig({ model: tinyModel, train: { crop: 30 } }, 'cfg.json')).toThrow(/train\.crop: 30 is not a multiple of 4/);
     expect(() => parseVAERunConfig({ model: tinyModel, train: { lr: -1 } }, 'cfg.json')).toThrow(/train\.lr/);
     expect(() => parseVAERunConfig({ modle: {} }, 'cfg.json')).toThrow(/cfg\.json: .*modle/);
+    expect(() => parseVAERunConfig({ model: { ...tinyModel, latnt_channels: 9 } }, 'cfg.json')).toThrow(/cfg\.json: model: .*latnt_channels/); // a misspelt model key is not ignored
   });
 
   it('CLI: vae train reports bad flags and missing data in one line', () => {
