@@ -190,9 +190,10 @@ export function checkCase(c: BenchCase, a: PhysicsAnalysis, motions: string[]): 
     }
   }
   const count = c.expect.objects ?? spec.count ?? undefined;
+  const seen = (col: string) => objs.some((o) => o.color === col);
   return {
-    colour: colours.length ? colours.every((col) => objs.some((o) => o.color === col)) : null,
-    main_colour: colours.length ? objs.some((o) => o.color === colours[0]) : null,
+    colour: colours.length ? colours.every(seen) : null,
+    main_colour: colours.length ? seen(colours[0]) : null,
     direction,
     objects: count === undefined ? null : objs.length === count,
     event: c.expect.event ? motions.includes(c.expect.event) : null,
@@ -255,6 +256,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     const analysis = analyzePhysics(frames, video, { prompt: c.prompt });
     const motions = observedMotions(analysis);
     const checks = checkCase(c, analysis, motions);
+    // main_colour is implied by colour, so it is not counted twice
     const applicable = [checks.colour, checks.direction, checks.objects, checks.event].filter((v) => v !== null);
     let temporal: CaseResult['temporal'] = null;
     if (tOpts && frames.length >= 3) {
