@@ -3,6 +3,8 @@
 //   node scripts/bench-dit.mjs [--backend wasm|cpu|tensorflow] [--attention auto|looped|batched]
 //                              [--steps 10] [--warmup 2] [--batch 4] [--preset DiT-bench] [--json FILE]
 //                              [--workers N]   (N > 1: data-parallel worker_threads, src/model/parallel.ts)
+//                              [--gemm spacetime|tfjs]   (wasm matmul kernels: ours, src/model/wasm-gemm.ts, or
+//                                                         tfjs-wasm's own; workers: set SPACETIME_GEMM=tfjs)
 import { writeFileSync } from 'node:fs';
 import { benchDiT } from '../dist/model/bench.js';
 import { benchDataParallel } from '../dist/model/parallel.js';
@@ -32,9 +34,10 @@ const r = await benchDiT({
   warmup: num('warmup', 2),
   batch: num('batch', 4),
   profile: flag('profile', 'yes') !== 'no',
+  gemm: flag('gemm', 'spacetime'),
 });
 const f = (x) => x.toFixed(1);
-console.log(`backend ${r.backend}, attention ${r.attention}, ${r.preset} (${(r.params / 1e6).toFixed(2)}M params), ${r.tokensPerStep} tokens/step`);
+console.log(`backend ${r.backend}, matmul ${r.gemm}, attention ${r.attention}, ${r.preset} (${(r.params / 1e6).toFixed(2)}M params), ${r.tokensPerStep} tokens/step`);
 console.log(`train step: median ${f(r.trainMs)} ms → ${f(r.trainTokensPerSec)} tokens/s   (steps: ${r.stepMs.map(f).join(', ')})`);
 console.log(`forward only: median ${f(r.forwardMs)} ms → ${f((r.tokensPerStep * 1000) / r.forwardMs)} tokens/s`);
 console.log(`process CPU time (≈ wall time on an idle core): train ${f(r.trainCpuMs)} ms/step → ${f(r.cpuTokensPerSec)} tokens/s, forward ${f(r.forwardCpuMs)} ms`);

@@ -1,20 +1,23 @@
 // Scaled dot-product attention, softmax(q·kᵀ/√dh + bias)·v (Vaswani et al. 2017), over a batch of
 // heads, with an additive bias that carries the masks (key padding, NaViT block-diagonal segments,
 // text padding). Two implementations of the same function:
-//  - 'batched': rank-4 matMuls and autodiff. Fast on tfjs-node (TensorFlow kernels); used as the
-//    reference in tests.
+//  - 'batched': rank-4 matMuls and autodiff. Fast on tfjs-node (TensorFlow kernels) and on wasm
+//    with our matmul kernels (wasm-gemm.ts: batched and transposed products at full speed); used as
+//    the reference in tests.
 //  - 'looped': a tf.customGrad whose forward and backward passes are loops of untransposed 2-D
-//    matMuls, one per (batch, head), on operands transposed explicitly (ENGINE-NOTES.md: wasm runs
-//    rank-3/4 and transposed matMuls at ~2 GFLOP/s, plain 2-D ones at ~25). Per-head operands are
+//    matMuls, one per (batch, head), on operands transposed explicitly (ENGINE-NOTES.md: tfjs-wasm's
+//    own kernel runs rank-3/4 and transposed matMuls at ~2 GFLOP/s, plain 2-D ones at ~25). Per-head operands are
 //    cut from one host copy of the batched tensor (the wasm Slice/Split/Gather kernels copy the
 //    whole input per piece and cost ~0.5 ms each); softmax runs per head so the probabilities
 //    never need cutting. Backward pass, with P = softmax(S):
 //      dP = dO·Vᵀ,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),  dQ = dS·K/√dh,
 //      dK = dSᵀ·(Q/√dh),  dV = Pᵀ·dO  (as dKᵀ = (Q/√dh)ᵀ·dS, dVᵀ = dOᵀ·P when Nk ≤ dh).
-// 'auto' picks 'batched' on the tensorflow/webgl/webgpu backends and 'looped' elsewhere.
+// 'auto' picks 'batched' on the tensorflow/webgl/webgpu backends and on wasm with our kernels
+// (DiT-bench step 970 vs 1058 ms looped), 'looped' elsewhere (wasm with SPACETIME_GEMM=tfjs, cpu).
 import * as tf from '@tensorflow/tfjs-core';
 import { SpacetimeError } from '../util/errors.js';
 import { checkShape } from '../util/shape.js';
+import { wasmGemmActive } from './wasm-gemm.js';
 
 export type AttentionImpl = 'looped' | 'batched';
 let chosen: AttentionImpl | 'auto' = 'auto';
@@ -28,7 +31,7 @@ export function setAttentionImpl(impl: AttentionImpl | 'auto'): void {
 export function attentionImpl(): AttentionImpl {
   if (chosen !== 'auto') return chosen;
   const be = tf.getBackend();
-  return be === 'tensorflow' || be === 'webgl' || be === 'webgpu' ? 'batched' : 'looped';
+  return be === 'tensorflow' || be === 'webgl' || be === 'webgpu' || wasmGemmActive() ? 'batched' : 'looped';
 }
 
 /** A large negative bias: masked logits underflow to 0 after softmax without −∞ arithmetic. */

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { FlagError, SpacetimeError } from '../util/errors.js';
 import { info } from '../util/log.js';
+import { installWasmGemm } from './wasm-gemm.js';
 
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
@@ -37,7 +38,9 @@ async function initWasm(): Promise<boolean> {
     false,
   );
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-  return tf.setBackend('wasm');
+  if (!(await tf.setBackend('wasm'))) return false;
+  installWasmGemm(); // our matmul kernels (wasm-gemm.ts) unless SPACETIME_GEMM=tfjs
+  return true;
 }
 
 async function initCpu(): Promise<boolean> {

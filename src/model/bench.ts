@@ -1,7 +1,8 @@
 // Throughput benchmark of one DiT training step (ENGINE-NOTES.md): rectified-flow MSE loss
 // (Liu et al. 2022; SD3's formulation xt = (1 − t)·x0 + t·ε, target v = ε − x0), gradients of
 // every parameter with tf.variableGrads and a plain SGD update (the benchmark measures the model,
-// not the optimizer). Reports the median step time over `steps` timed steps after `warmup`,
+// not the optimizer). On wasm it runs with our matmul kernels (wasm-gemm.ts) unless gemm: 'tfjs'.
+// Reports the median step time over `steps` timed steps after `warmup`,
 // tokens/s, forward-only time, and a per-kernel profile of one step (tf.profile).
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from './backend.js';
@@ -11,6 +12,7 @@ import { countParams } from './params.js';
 import { SpacetimeError } from '../util/errors.js';
 import { resolveDiTConfig } from './presets.js';
 import { ensureGradients } from './tf-gradients.js';
+import { installWasmGemm, uninstallWasmGemm, wasmGemmActive } from './wasm-gemm.js';
 import type { GridInput } from './types.js';
 
 export interface BenchOptions {
@@ -25,11 +27,15 @@ export interface BenchOptions {
   warmup?: number;
   profile?: boolean;
   seed?: number;
+  /** wasm only: 'spacetime' (our kernels, wasm-gemm.ts; the default) or 'tfjs' (tfjs-wasm's BatchMatMul). */
+  gemm?: 'spacetime' | 'tfjs';
 }
 
 export interface BenchResult {
   backend: string;
   attention: AttentionImpl;
+  /** Which matmul kernels ran: ours (wasm-gemm.ts) or the backend's own. */
+  gemm: 'spacetime' | 'tfjs';
   preset: string;
   params: number;
   tokensPerStep: number;
@@ -66,6 +72,8 @@ export async function benchDiT(opts: BenchOptions = {}): Promise<BenchResult> {
   const { preset = 'DiT-bench', batch = 4, frames = 4, size = 16, textLen = 16, steps = 10, warmup = 2, profile = true, seed = 0 } = opts;
   const backend = await selectBackend(opts.backend ?? 'wasm', { quiet: true });
   await ensureGradients();
+  if (opts.gemm === 'tfjs') uninstallWasmGemm();
+  else installWasmGemm();
   setAttentionImpl(opts.attention ?? 'auto');
   const cfg = resolveDiTConfig(preset);
   const model = createDiT(cfg, seed);
@@ -138,6 +146,7 @@ export async function benchDiT(opts: BenchOptions = {}): Promise<BenchResult> {
     return {
       backend,
       attention: attentionImpl(),
+      gemm: wasmGemmActive() ? 'spacetime' : 'tfjs',
       preset,
       params: countParams(model.params),
       tokensPerStep,
@@ -155,5 +164,6 @@ export async function benchDiT(opts: BenchOptions = {}): Promise<BenchResult> {
   } finally {
     tf.dispose([x0, eps, t, text.emb, text.mask]);
     model.dispose();
+    if (opts.gemm === 'tfjs') installWasmGemm();
   }
 }

@@ -4,9 +4,12 @@
 // which autodiff computes with transposed matMul flags and axis-0 reductions (a transpose plus a
 // sum), paths the wasm backend runs 10–20× slower than a plain product. Here every gradient is an
 // untransposed 2-D product on operands transposed explicitly first; the bias gradient is the
-// product of a ones row with dY. Weights are stored (in, out).
+// product of a ones row with dY. Weights are stored (in, out). Where transposed operands cost
+// nothing extra (wasm with our kernels, wasm-gemm.ts, which reads them with strides; tfjs-node),
+// the products take transpose flags instead of transposed copies.
 import * as tf from '@tensorflow/tfjs-core';
 import { checkShape } from '../util/shape.js';
+import { wasmGemmActive } from './wasm-gemm.js';
 
 type CustomFn = Parameters<typeof tf.customGrad>[0];
 
@@ -48,6 +51,21 @@ export function columnSums(x: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => tf.reshape(tf.matMul(transpose2d(x), tf.ones([m, 1])), [n]) as tf.Tensor1D); // (N,)
 }
 
+/** Whether matMul's transpose flags run at full speed on the active backend. */
+function flagsFast(): boolean {
+  return tf.getBackend() !== 'wasm' || wasmGemmActive();
+}
+
+/** dY·Bᵀ: (M, N)·(N, K) → (M, K). */
+function timesTransposed(dy: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return flagsFast() ? tf.matMul(dy, b, false, true) : tf.matMul(dy, transpose2d(b));
+}
+
+/** Aᵀ·dY: (K, M)·(M, N) → (K, N). */
+function transposedTimes(a: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
+  return flagsFast() ? tf.matMul(a, dy, true, false) : tf.matMul(transpose2d(a), dy);
+}
+
 /**
  * C = A·B for 2-D operands, differentiable in both, every product untransposed.
  * A (M, K), B (K, N) → (M, N).
@@ -57,8 +75,8 @@ export const matmul2d: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D = tf.cust
   const value = tf.matMul(a, b); // (M, N)
   const gradFunc = (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
     const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
-    const da = tf.matMul(dy, transpose2d(sb)); // (M, N)·(N, K) → (M, K)
-    const db = tf.matMul(transpose2d(sa), dy); // (K, M)·(M, N) → (K, N)
+    const da = timesTransposed(dy, sb); // (M, N)·(N, K) → (M, K)
+    const db = transposedTimes(sa, dy); // (K, M)·(M, N) → (K, N)
     return [da, db];
   };
   return { value, gradFunc };
@@ -70,8 +88,8 @@ const affine2d: (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D 
   const value = tf.add(tf.matMul(x, w), b); // (M, N)
   const gradFunc = (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
     const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
-    const dx = tf.matMul(dy, transpose2d(sw)); // (M, N)·(N, K) → (M, K)
-    const dw = tf.matMul(transpose2d(sx), dy); // (K, M)·(M, N) → (K, N)
+    const dx = timesTransposed(dy, sw); // (M, N)·(N, K) → (M, K)
+    const dw = transposedTimes(sx, dy); // (K, M)·(M, N) → (K, N)
     return [dx, dw, sumRows(dy)]; // db (N,)
   };
   return { value, gradFunc };

@@ -1,0 +1,433 @@
+// Our own f32 matrix-multiply kernels for the tfjs wasm backend (ENGINE-NOTES.md "wasm kernel
+// speeds"). tfjs-wasm's BatchMatMul runs untransposed 2-D products through XNNPACK at 21–30 GFLOP/s
+// on our machines and every other case (transposed operands, batches) through a scalar loop at
+// 1.3–2 GFLOP/s. The kernels here are generated at run time with wasm-asm.ts and run on the
+// backend's own memory (no copies):
+// - the right operand is packed into panels of 8 columns, (N/8, K, 8), so the inner loop reads it
+//   contiguously whatever its layout (this is also where a transposed B is handled);
+// - a 4 × 8 register tile (8 f32x4 accumulators) is updated per k with two panel loads and four
+//   load32_splat broadcasts of A, read with a row stride and a column stride (so a transposed A
+//   needs no copy). This is the GotoBLAS / BLIS structure (Goto & van de Geijn 2008, "Anatomy of
+//   high-performance matrix multiplication"; Van Zee & van de Geijn 2015, BLIS) with one level of
+//   packing, sized for SIMD128's 16 registers.
+// Products with fewer than 4 rows (the ones-row products of bias gradients) skip the packing and
+// sweep B's rows directly.
+// installWasmGemm() replaces the wasm backend's BatchMatMul kernel with one that uses these
+// kernels for float32 products with N ≥ 8 (any transpose flags), or fewer than 4 rows with a
+// row-major B and N a multiple of 4, batched with equal or broadcast batches, and hands every
+// other case (N < 8 otherwise, other dtypes) to the original kernel. SPACETIME_GEMM=tfjs keeps
+// the original for all. Gradients are unchanged: tfjs differentiates BatchMatMul by kernel name.
+import * as tf from '@tensorflow/tfjs-core';
+import { I32, V128, WA, op, wasmModule, type Code, type WasmFunc, type WasmMemory } from './wasm-asm.js';
+
+const NR = 8; // panel width (two f32x4)
+const MR = 4; // rows per register tile
+
+/**
+ * C[i, 8p + v] = Σ_k A[i, k]·Bp[p, k, v] for i < M (a multiple of `mr`), p < np. Byte addresses:
+ * A[i, k] at a + ⌊i/mr⌋·tsA + (i mod mr)·rsA + k·csA (tsA = mr·rsA for a plain strided A).
+ */
+function gemmFunc(mr: number): WasmFunc {
+  const [a, rsA, csA, tsA, bp, c, ldc, M, K, np] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [p, i, k, ta, pa, pb, bpan, cpan, rs2, rs3] = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
+  const s = 20;
+  const b = [21, 22];
+  const acc = (r: number, v: number) => 23 + r * 2 + v;
+  const rowAddr = [[op.get(pa)], [op.get(pa), op.get(rsA), op.i32Add], [op.get(pa), op.get(rs2), op.i32Add], [op.get(pa), op.get(rs3), op.i32Add]];
+  const kStep: Code[] = [op.get(pb), op.v128Load(0), op.set(b[0]), op.get(pb), op.v128Load(16), op.set(b[1])];
+  for (let r = 0; r < mr; r++) {
+    kStep.push(...rowAddr[r], op.v128Load32Splat(0), op.set(s));
+    for (let v = 0; v < 2; v++) kStep.push(op.get(acc(r, v)), op.get(s), op.get(b[v]), op.f32x4Mul, op.f32x4Add, op.set(acc(r, v)));
+  }
+  const zero: Code[] = [];
+  const store: Code[] = [];
+  for (let r = 0; r < mr; r++) {
+    for (let v = 0; v < 2; v++) {
+      zero.push(op.v128Zero, op.set(acc(r, v)));
+      // address: cpan + (i + r)·ldc, then offset 16·v
+      store.push(op.get(cpan), op.get(i), op.i32(r), op.i32Add, op.get(ldc), op.i32Mul, op.i32Add, op.get(acc(r, v)), op.v128Store(16 * v));
+    }
+  }
+  const body: Code[] = [
+    op.get(rsA), op.i32(2), op.i32Mul, op.set(rs2),
+    op.get(rsA), op.i32(3), op.i32Mul, op.set(rs3),
+    op.get(bp), op.set(bpan),
+    op.get(c), op.set(cpan),
+    op.block, op.loop, // panels p
+    op.get(p), op.get(np), op.i32LtU, op.i32Eqz, op.brIf(1),
+    op.i32(0), op.set(i),
+    op.get(a), op.set(ta),
+    op.block, op.loop, // row tiles i
+    op.get(i), op.get(M), op.i32LtU, op.i32Eqz, op.brIf(1),
+    ...zero,
+    op.get(ta), op.set(pa),
+    op.get(bpan), op.set(pb),
+    op.get(K), op.set(k),
+    op.block, op.loop, // k
+    op.get(k), op.i32Eqz, op.brIf(1),
+    ...kStep,
+    op.get(pa), op.get(csA), op.i32Add, op.set(pa),
+    op.get(pb), op.i32(32), op.i32Add, op.set(pb),
+    op.get(k), op.i32(1), op.i32Sub, op.set(k),
+    op.br(0),
+    op.end, op.end,
+    ...store,
+    op.get(i), op.i32(mr), op.i32Add, op.set(i),
+    op.get(ta), op.get(tsA), op.i32Add, op.set(ta),
+    op.br(0),
+    op.end, op.end,
+    op.get(p), op.i32(1), op.i32Add, op.set(p),
+    op.get(bpan), op.get(K), op.i32(32), op.i32Mul, op.i32Add, op.set(bpan),
+    op.get(cpan), op.i32(32), op.i32Add, op.set(cpan),
+    op.br(0),
+    op.end, op.end,
+  ];
+  return { name: `gemm${mr}`, params: new Array(10).fill(I32), locals: [...new Array(10).fill(I32), ...new Array(3 + 2 * mr).fill(V128)], body };
+}
+
+/** Bp[p, k, v] = B[k, 8p + v] for p < np, where B[k, j] lies at b + k·rsB + j·csB (bytes). */
+function packFunc(): WasmFunc {
+  const [b, rsB, csB, bp, K, np] = [0, 1, 2, 3, 4, 5];
+  const [p, k, src, q, dst] = [6, 7, 8, 9, 10];
+  const copy8: Code[] = [op.get(src), op.set(q)];
+  for (let v = 0; v < NR; v++) copy8.push(op.get(dst), op.get(q), op.f32Load(0), op.f32Store(4 * v), op.get(q), op.get(csB), op.i32Add, op.set(q));
+  const body: Code[] = [
+    op.get(bp), op.set(dst),
+    op.block, op.loop,
+    op.get(p), op.get(np), op.i32LtU, op.i32Eqz, op.brIf(1),
+    op.get(b), op.get(p), op.i32(NR), op.i32Mul, op.get(csB), op.i32Mul, op.i32Add, op.set(src),
+    op.get(K), op.set(k),
+    op.block, op.loop,
+    op.get(k), op.i32Eqz, op.brIf(1),
+    ...copy8,
+    op.get(src), op.get(rsB), op.i32Add, op.set(src),
+    op.get(dst), op.i32(32), op.i32Add, op.set(dst),
+    op.get(k), op.i32(1), op.i32Sub, op.set(k),
+    op.br(0),
+    op.end, op.end,
+    op.get(p), op.i32(1), op.i32Add, op.set(p),
+    op.br(0),
+    op.end, op.end,
+  ];
+  return { name: 'pack', params: new Array(6).fill(I32), locals: new Array(5).fill(I32), body };
+}
+
+/**
+ * Panels of `w` (4 or 8) columns of a matrix whose rows are contiguous: P[p, k, v] = X[k, w·p + v]
+ * with X[k, j] at x + k·rsX + 4j, as w/4 v128 copies per k. Packs B's panels (w = 8) and a
+ * transposed A's row tiles (w = 4: Aᵀ's rows are A's columns).
+ */
+function packRowsFunc(w: 4 | 8): WasmFunc {
+  const [x, rsX, dstStart, K, np] = [0, 1, 2, 3, 4];
+  const [p, k, src, dst] = [5, 6, 7, 8];
+  const copy: Code[] = [];
+  for (let o = 0; o < 4 * w; o += 16) copy.push(op.get(dst), op.get(src), op.v128Load(o), op.v128Store(o));
+  const body: Code[] = [
+    op.get(dstStart), op.set(dst),
+    op.block, op.loop,
+    op.get(p), op.get(np), op.i32LtU, op.i32Eqz, op.brIf(1),
+    op.get(x), op.get(p), op.i32(4 * w), op.i32Mul, op.i32Add, op.set(src),
+    op.get(K), op.set(k),
+    op.block, op.loop,
+    op.get(k), op.i32Eqz, op.brIf(1),
+    ...copy,
+    op.get(src), op.get(rsX), op.i32Add, op.set(src),
+    op.get(dst), op.i32(4 * w), op.i32Add, op.set(dst),
+    op.get(k), op.i32(1), op.i32Sub, op.set(k),
+    op.br(0),
+    op.end, op.end,
+    op.get(p), op.i32(1), op.i32Add, op.set(p),
+    op.br(0),
+    op.end, op.end,
+  ];
+  return { name: `packRows${w}`, params: new Array(5).fill(I32), locals: new Array(4).fill(I32), body };
+}
+
+/**
+ * C = A·B row by row for few rows (M < 4: bias gradients are 1 × K products with a ones row),
+ * without packing B: for each k, C[i, :] += A[i, k]·B[k, :] over B's contiguous row, four
+ * columns per v128 (N a multiple of 4). Packing would copy all of B to multiply it once.
+ */
+function rowsFunc(): WasmFunc {
+  const [a, rsA, csA, b, rsB, c, ldc, M, K, N] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [i, k, pa, pb, pc, q, end, rowA] = [10, 11, 12, 13, 14, 15, 16, 17];
+  const s = 18;
+  const body: Code[] = [
+    op.block, op.loop, // rows i
+    op.get(i), op.get(M), op.i32LtU, op.i32Eqz, op.brIf(1),
+    op.get(c), op.get(i), op.get(ldc), op.i32Mul, op.i32Add, op.set(pc),
+    op.get(pc), op.get(N), op.i32(4), op.i32Mul, op.i32Add, op.set(end),
+    // zero the row
+    op.get(pc), op.set(q),
+    op.block, op.loop,
+    op.get(q), op.get(end), op.i32LtU, op.i32Eqz, op.brIf(1),
+    op.get(q), op.v128Zero, op.v128Store(0),
+    op.get(q), op.i32(16), op.i32Add, op.set(q),
+    op.br(0),
+    op.end, op.end,
+    op.get(a), op.get(i), op.get(rsA), op.i32Mul, op.i32Add, op.set(rowA),
+    op.get(b), op.set(pb),
+    op.i32(0), op.set(k),
+    op.block, op.loop, // k
+    op.get(k), op.get(K), op.i32LtU, op.i32Eqz, op.brIf(1),
+    op.get(rowA), op.get(k), op.get(csA), op.i32Mul, op.i32Add, op.set(pa),
+    op.get(pa), op.v128Load32Splat(0), op.set(s),
+    op.get(pc), op.set(q),
+    op.block, op.loop, // C[i, j…j+3] += s·B[k, j…j+3]
+    op.get(q), op.get(end), op.i32LtU, op.i32Eqz, op.brIf(1),
+    op.get(q), op.get(q), op.v128Load(0), op.get(s), op.get(pb), op.v128Load(0), op.f32x4Mul, op.f32x4Add, op.v128Store(0),
+    op.get(q), op.i32(16), op.i32Add, op.set(q),
+    op.get(pb), op.i32(16), op.i32Add, op.set(pb),
+    op.br(0),
+    op.end, op.end,
+    // pb advanced by N·4 over the row: move it to the next row's start
+    op.get(pb), op.get(rsB), op.get(N), op.i32(4), op.i32Mul, op.i32Sub, op.i32Add, op.set(pb),
+    op.get(k), op.i32(1), op.i32Add, op.set(k),
+    op.br(0),
+    op.end, op.end,
+    op.get(i), op.i32(1), op.i32Add, op.set(i),
+    op.br(0),
+    op.end, op.end,
+  ];
+  return { name: 'rows', params: new Array(10).fill(I32), locals: [...new Array(8).fill(I32), V128], body };
+}
+
+type GemmFn = (a: number, rsA: number, csA: number, tsA: number, bp: number, c: number, ldc: number, M: number, K: number, np: number) => void;
+type PackRowsFn = (x: number, rsX: number, dst: number, K: number, np: number) => void;
+interface Kernels {
+  gemm: GemmFn[]; // index = rows per tile (1…4)
+  pack: (b: number, rsB: number, csB: number, bp: number, K: number, np: number) => void;
+  packRows8: PackRowsFn;
+  packRows4: PackRowsFn;
+  rows: (a: number, rsA: number, csA: number, b: number, rsB: number, c: number, ldc: number, M: number, K: number, N: number) => void;
+}
+
+/** The heap a kernel set runs on: tfjs-wasm's Emscripten module, or a plain memory in tests. */
+export interface GemmHeap {
+  memory: WasmMemory;
+  malloc(bytes: number): number;
+  free(ptr: number): void;
+}
+
+/** A matrix operand in the heap: element (r, c) of the logical matrix at ptr + r·rs + c·cs (bytes). */
+export interface MatRef {
+  ptr: number;
+  rs: number;
+  cs: number;
+}
+
+/** A growable block of the heap. */
+class Scratch {
+  ptr = 0;
+  private bytes = 0;
+  constructor(private readonly heap: GemmHeap) {}
+  release(): void {
+    if (this.ptr) this.heap.free(this.ptr);
+    this.ptr = 0;
+    this.bytes = 0;
+  }
+  ensure(bytes: number): number {
+    if (bytes > this.bytes) {
+      if (this.ptr) this.heap.free(this.ptr);
+      this.bytes = Math.max(bytes, 2 * this.bytes);
+      this.ptr = this.heap.malloc(this.bytes) >>> 0;
+      if (this.ptr === 0) throw new Error(`wasm gemm: could not allocate ${this.bytes} bytes of scratch`);
+    }
+    return this.ptr;
+  }
+}
+
+/** Compiled kernels bound to one heap, with scratch areas for packed operands. */
+export class WasmGemm {
+  private readonly k: Kernels;
+  private readonly packedB: Scratch;
+  private readonly packedA: Scratch;
+
+  constructor(private readonly heap: GemmHeap) {
+    const bytes = wasmModule([gemmFunc(1), gemmFunc(2), gemmFunc(3), gemmFunc(4), packFunc(), packRowsFunc(8), packRowsFunc(4), rowsFunc()]);
+    const inst = new WA.Instance(new WA.Module(bytes), { env: { mem: heap.memory } });
+    const e = inst.exports as Record<string, (...args: number[]) => void>;
+    this.k = { gemm: [e.gemm1, e.gemm1, e.gemm2, e.gemm3, e.gemm4] as GemmFn[], pack: e.pack, packRows8: e.packRows8, packRows4: e.packRows4, rows: e.rows };
+    this.packedB = new Scratch(heap);
+    this.packedA = new Scratch(heap);
+  }
+
+  /** Free the scratch areas (the kernels stay usable; scratch is allocated again on demand). */
+  release(): void {
+    this.packedA.release();
+    this.packedB.release();
+  }
+
+  /**
+   * Pack B (K × N; the last panel zero-padded) into its scratch area and return the address.
+   * When N is not a multiple of 8, room for an M × 8 result tile follows the panels (matmul's tail).
+   */
+  pack(B: MatRef, K: number, N: number, M: number): number {
+    const np = Math.floor(N / NR);
+    const tail = N - np * NR;
+    const bp = this.packedB.ensure((np + (tail ? 1 : 0)) * K * NR * 4 + (tail ? M * NR * 4 : 0));
+    if (B.cs === 4) this.k.packRows8(B.ptr, B.rs, bp, K, np);
+    else this.k.pack(B.ptr, B.rs, B.cs, bp, K, np);
+    if (tail) {
+      const f = new Float32Array(this.heap.memory.buffer);
+      const base = (bp + np * K * NR * 4) >>> 2;
+      for (let k = 0; k < K; k++) {
+        for (let v = 0; v < NR; v++) f[base + k * NR + v] = v < tail ? f[(B.ptr + k * B.rs + (np * NR + v) * B.cs) >>> 2] : 0;
+      }
+    }
+    return bp;
+  }
+
+  /**
+   * A as the kernel reads it: {a, rsA, csA, tsA}. A row-major-ish A (cs = 4) is read in place; a
+   * transposed one (rs = 4: its columns are contiguous) is packed into (M/4, K, 4) row tiles, so
+   * the inner loop reads 16 contiguous bytes per k instead of 4 floats a row-length apart.
+   */
+  private rowsOf(A: MatRef, M: number, K: number): [number, number, number, number] {
+    if (A.cs === 4 || A.rs !== 4) return [A.ptr, A.rs, A.cs, MR * A.rs];
+    const nt = Math.floor(M / MR);
+    const rest = M - nt * MR;
+    const ap = this.packedA.ensure((nt + (rest ? 1 : 0)) * K * MR * 4);
+    this.k.packRows4(A.ptr, A.cs, ap, K, nt);
+    if (rest) {
+      const f = new Float32Array(this.heap.memory.buffer);
+      const base = (ap + nt * K * MR * 4) >>> 2;
+      for (let k = 0; k < K; k++) {
+        for (let r = 0; r < rest; r++) f[base + k * MR + r] = f[(A.ptr + k * A.cs + (nt * MR + r) * 4) >>> 2];
+      }
+    }
+    return [ap, 4, MR * 4, K * MR * 4];
+  }
+
+  /** Whether matmul() takes the unpacked few-rows path for these operands. */
+  static fewRows(M: number, N: number, B: MatRef): boolean {
+    return M < MR && N % 4 === 0 && B.cs === 4;
+  }
+
+  /**
+   * C = A·B for A (M × K) and B (K × N) given as strided views, C row-major (M × N) at `c`.
+   * `B` may be an address returned by pack(B, K, N, M), to reuse one packing across a batch.
+   */
+  matmul(A: MatRef, B: MatRef | number, c: number, M: number, K: number, N: number): void {
+    if (typeof B !== 'number' && WasmGemm.fewRows(M, N, B)) {
+      this.k.rows(A.ptr, A.rs, A.cs, B.ptr, B.rs, c, N * 4, M, K, N);
+      return;
+    }
+    const np = Math.floor(N / NR);
+    const tail = N - np * NR;
+    const bp = typeof B === 'number' ? B : this.pack(B, K, N, M);
+    const [a, rsA, csA, tsA] = this.rowsOf(A, M, K);
+    // tiles of four rows, then the remaining M mod 4 rows with a narrower tile
+    const m4 = M - (M % MR);
+    const run = (panels: number, cAt: number, ldc: number, count: number) => {
+      if (m4 > 0) this.k.gemm[MR](a, rsA, csA, tsA, panels, cAt, ldc, m4, K, count);
+      if (M > m4) this.k.gemm[M - m4](a + (m4 / MR) * tsA, rsA, csA, tsA, panels, cAt + m4 * ldc, ldc, M - m4, K, count);
+    };
+    // full panels write straight into C; the padded last panel goes to the M × 8 tile behind the
+    // panels, whose valid columns are then copied out
+    const tileAddr = bp + (np + 1) * K * NR * 4;
+    if (np > 0) run(bp, c, N * 4, np);
+    if (tail) {
+      run(bp + np * K * NR * 4, tileAddr, NR * 4, 1);
+      const f = new Float32Array(this.heap.memory.buffer);
+      const ci = c >>> 2;
+      const ti = tileAddr >>> 2;
+      for (let i = 0; i < M; i++) {
+        for (let v = 0; v < tail; v++) f[ci + i * N + np * NR + v] = f[ti + i * NR + v];
+      }
+    }
+  }
+}
+
+// ---- tfjs integration -------------------------------------------------------------------------
+
+interface WasmBackendLike {
+  wasm: { HEAPF32: Float32Array; _malloc(n: number): number; _free(p: number): void; asm?: { memory?: unknown } };
+  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+}
+
+let originalKernel: tf.KernelFunc | null = null;
+let installedOn: object | null = null;
+let gemm: WasmGemm | null = null;
+
+/** Whether the wasm backend's BatchMatMul currently runs our kernels. */
+export function wasmGemmActive(): boolean {
+  return installedOn !== null && tf.getBackend() === 'wasm' && tf.backend() === installedOn;
+}
+
+const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
+
+function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo | tf.TensorInfo[] {
+  const orig = originalKernel as tf.KernelFunc;
+  const be = args.backend as WasmBackendLike;
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA = false, transposeB = false } = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
+  if (be !== installedOn || gemm === null || a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return orig(args as never);
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const K = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const Kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+  const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  // N ≥ 8 runs the tiled kernels (M < 4 with a row-major B and N a multiple of 4: the row sweep)
+  const fewRows = M < MR && !transposeB && N % 4 === 0;
+  if (K !== Kb || K === 0 || M === 0 || (N < NR && !fewRows)) return orig(args as never);
+  let outer: number[];
+  try {
+    outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  } catch {
+    return orig(args as never); // the original kernel words the shape error
+  }
+  const batch = size(outer);
+  const batchA = size(outerA);
+  const batchB = size(outerB);
+  // Each operand either has every batch entry (in output order) or one shared matrix.
+  if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return orig(args as never);
+  const out = be.makeOutput([...outer, M, N], 'float32');
+  const offset = (t: tf.TensorInfo) => (be.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset;
+  const pa = offset(a);
+  const pb = offset(b);
+  const pc = offset(out);
+  const A = (i: number): MatRef => ({ ptr: pa + (batchA === 1 ? 0 : i * M * K * 4), rs: transposeA ? 4 : K * 4, cs: transposeA ? M * 4 : 4 });
+  const B = (i: number): MatRef => ({ ptr: pb + (batchB === 1 ? 0 : i * K * N * 4), rs: transposeB ? 4 : N * 4, cs: transposeB ? K * 4 : 4 });
+  const shared = batchB === 1 && batch > 1 && M >= MR ? gemm.pack(B(0), K, N, M) : null; // one packing for the batch
+  for (let i = 0; i < batch; i++) gemm.matmul(A(i), shared ?? B(i), pc + i * M * N * 4, M, K, N);
+  return out;
+}
+
+/**
+ * Route the active wasm backend's BatchMatMul through our kernels (see the file comment).
+ * Idempotent; a no-op unless the active backend is wasm, or when SPACETIME_GEMM=tfjs.
+ */
+export function installWasmGemm(): boolean {
+  if (process.env.SPACETIME_GEMM === 'tfjs') return false;
+  if (tf.getBackend() !== 'wasm') return false;
+  const be = tf.backend() as unknown as WasmBackendLike;
+  if (installedOn === be) return true;
+  const memory = be.wasm.asm?.memory;
+  if (!(memory instanceof WA.Memory)) return false; // a tfjs-wasm build that hides its memory: keep XNNPACK
+  gemm = new WasmGemm({ memory, malloc: (n) => be.wasm._malloc(n), free: (p) => be.wasm._free(p) });
+  const current = tf.getKernel(tf.BatchMatMul, 'wasm');
+  if (current === undefined) return false;
+  if (originalKernel === null) originalKernel = current.kernelFunc;
+  tf.unregisterKernel(tf.BatchMatMul, 'wasm');
+  tf.registerKernel({ ...current, kernelFunc: batchMatMul as unknown as tf.KernelFunc });
+  installedOn = be;
+  return true;
+}
+
+/** Give BatchMatMul back to tfjs-wasm's own kernel (benchmarks compare the two in one process). */
+export function uninstallWasmGemm(): void {
+  if (installedOn === null || originalKernel === null) return;
+  const current = tf.getKernel(tf.BatchMatMul, 'wasm');
+  if (current !== undefined) {
+    tf.unregisterKernel(tf.BatchMatMul, 'wasm');
+    tf.registerKernel({ ...current, kernelFunc: originalKernel });
+  }
+  gemm?.release();
+  gemm = null;
+  installedOn = null;
+}
