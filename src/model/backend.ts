@@ -6,6 +6,7 @@ import path from 'node:path';
 import { FlagError, SpacetimeError } from '../util/errors.js';
 import { info } from '../util/log.js';
 import { installWasmGemm } from './wasm-gemm.js';
+import { installWasmIdentity } from './wasm-memory.js';
 
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
@@ -40,6 +41,7 @@ async function initWasm(): Promise<boolean> {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   if (!(await tf.setBackend('wasm'))) return false;
   installWasmGemm(); // our matmul kernels (wasm-gemm.ts) unless SPACETIME_GEMM=tfjs
+  installWasmIdentity(); // clones share data (wasm-memory.ts)
   return true;
 }
 

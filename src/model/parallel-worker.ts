@@ -3,19 +3,22 @@
 // as in Goyal et al. 2017, "Accurate, Large Minibatch SGD", with the optimizer state sharded as in
 // ZeRO stage 1, Rajbhandari et al. 2020). Per step:
 //   1. forward + backward on the local shard; the gradients go into this worker's slot of one
-//      flat buffer (one dataSync per parameter, no per-parameter exchange);
+//      flat buffer (one copy per parameter from a view of the wasm heap, no per-parameter exchange);
 //   2. barrier; each worker sums the slots over its own range of the flat parameter vector only
 //      (reduce-scatter) and publishes the sum of squares of its range;
-//   3. barrier; the global norm gives the clipping factor; each worker runs AdamW (flat-adamw.ts)
-//      on its range, writing the new values into the shared weight buffer;
+//   3. barrier; the global norm gives the clipping factor; each worker runs AdamW (flat-adamw.ts's
+//      update, in SIMD128 by train/flat-simd.ts) on its range, writing the new values into the
+//      shared weight buffer;
 //   4. barrier; every worker uploads the whole shared weight buffer into its variables (all-gather).
 // The sums run over the slots in the same order everywhere, so every replica holds bit-identical
 // weights after each step.
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { adamwShard, flatLayout, shardRange } from '../train/flat-adamw.js';
+import { flatLayout, shardRange } from '../train/flat-adamw.js';
+import { FlatSimd } from '../train/flat-simd.js';
 import { selectBackend } from './backend.js';
+import { readView } from './wasm-memory.js';
 import { createDiT } from './dit.js';
 import { resolveDiTConfig } from './presets.js';
 import { ensureGradients } from './tf-gradients.js';
@@ -78,6 +81,8 @@ const [lo, hi] = shardRange(total, a.rank, a.world);
 const gsum = new Float32Array(total); // only [lo, hi) is used
 const m = new Float32Array(hi - lo);
 const v = new Float32Array(hi - lo);
+const slotViews = Array.from({ length: a.world }, (_, r) => slots.subarray(r * total, (r + 1) * total));
+const simd = new FlatSimd(); // the reduce and AdamW in SIMD128 (train/flat-simd.ts)
 
 /** Every variable ← its range of the shared weight buffer. */
 function upload(): void {
@@ -116,7 +121,7 @@ for (let step = 0; step < a.steps; step++) {
     vars,
   );
   const tCompute = performance.now();
-  vars.forEach((p, i) => mine.set(grads[p.name].dataSync() as Float32Array, layout.offsets[i]));
+  vars.forEach((p, i) => mine.set(readView(grads[p.name]), layout.offsets[i]));
   const loss = value.dataSync()[0];
   value.dispose();
   tf.dispose(grads);
@@ -124,20 +129,14 @@ for (let step = 0; step < a.steps; step++) {
   barrier();
   const tWait1 = performance.now();
   // reduce-scatter: the sum over workers of my range, and its squared norm
-  gsum.set(slots.subarray(lo, hi), lo);
-  for (let r = 1; r < a.world; r++) {
-    const o = slots.subarray(r * total, (r + 1) * total);
-    for (let j = lo; j < hi; j++) gsum[j] += o[j];
-  }
-  let sq = 0;
-  for (let j = lo; j < hi; j++) sq += gsum[j] * gsum[j];
+  const sq = simd.sumSlots(gsum, slotViews, lo, hi);
   norms[a.rank] = sq / (a.world * a.world);
   barrier();
   let norm2 = 0;
   for (let r = 0; r < a.world; r++) norm2 += norms[r];
   const norm = Math.sqrt(norm2);
   const clip = a.clipNorm > 0 && norm > a.clipNorm ? a.clipNorm / (norm + 1e-6) : 1;
-  adamwShard(layout, lo, hi, weights, gsum, m, v, step + 1, a.lr, clip / a.world, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+  simd.adamwShard(layout, lo, hi, weights, gsum, m, v, step + 1, a.lr, clip / a.world, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
   const tOpt = performance.now();
   barrier();
   const tWait2 = performance.now();

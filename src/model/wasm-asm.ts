@@ -1,6 +1,7 @@
 // A minimal WebAssembly binary writer: enough of the module format (type, import, function, export
 // and code sections) and of the instruction set (i32 arithmetic, structured control, f32/v128
-// loads and stores, f32x4 mul/add/splat) to emit the matmul kernels of wasm-gemm.ts at run time.
+// loads and stores, f32x4 arithmetic) to emit the matmul kernels of wasm-gemm.ts and the flat
+// optimizer kernels of train/flat-simd.ts at run time.
 // Spec: WebAssembly Core Specification 2.0, chapter 5 "Binary Format" (modules 5.5, instructions
 // 5.4; SIMD opcodes are the 0xFD-prefixed ones, their index a LEB128 u32).
 
@@ -35,8 +36,9 @@ export function sleb(n: number): number[] {
 }
 
 export const I32 = 0x7f;
+export const F32 = 0x7d;
 export const V128 = 0x7b;
-export type ValType = typeof I32 | typeof V128;
+export type ValType = typeof I32 | typeof F32 | typeof V128;
 
 const simd = (index: number) => [0xfd, ...uleb(index)];
 // memarg = alignment exponent, then byte offset
@@ -64,8 +66,12 @@ export const op = {
   v128Load32Splat: (offset = 0) => [...simd(0x09), ...memarg(2, offset)],
   v128Store: (offset = 0) => [...simd(0x0b), ...memarg(2, offset)],
   v128Zero: [...simd(0x0c), ...new Array<number>(16).fill(0)],
+  f32x4Splat: simd(0x13),
+  f32x4Sqrt: simd(0xe3),
   f32x4Add: simd(0xe4),
+  f32x4Sub: simd(0xe5),
   f32x4Mul: simd(0xe6),
+  f32x4Div: simd(0xe7),
 };
 
 /** What we use of the WebAssembly JS API (a Node global; the ES lib we compile against lacks its types). */

@@ -6,16 +6,19 @@
 //            slot of the flat gradient buffer (zeros for parameters without a gradient);
 //   reduce — slot 0 ← Σ over slots (in slot order) on its range [lo, hi); the squared norm of
 //            scale·Σ on that range;
-//   apply  — AdamW (flat-adamw.ts) on its range of the parameters that got a gradient, into the
-//            shared weights, m and v.
+//   apply  — AdamW (flat-adamw.ts's update) on its range of the parameters that got a gradient,
+//            into the shared weights, m and v.
+// The reduce and AdamW run in SIMD128 through flat-simd.ts.
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../model/backend.js';
 import { ensureGradients } from '../model/tf-gradients.js';
+import { readView } from '../model/wasm-memory.js';
 import { BpeTokenizer } from '../model/tokenizer.js';
 import { buildSystem, paramLrScale } from './build.js';
-import { adamwShard, flatLayout, shardRange } from './flat-adamw.js';
+import { flatLayout, shardRange } from './flat-adamw.js';
+import { FlatSimd } from './flat-simd.js';
 import { gridGradsFromDraw } from './loop.js';
 import { hostCopy, type FromWorker, type ToWorker, type WorkerArgs } from './parallel-train.js';
 
@@ -51,6 +54,8 @@ const weights = new Float32Array(a.weights);
 const m = new Float32Array(a.m);
 const v = new Float32Array(a.v);
 const [lo, hi] = shardRange(total, a.rank, a.world);
+const slotViews = Array.from({ length: a.world }, (_, r) => slots.subarray(r * total, (r + 1) * total));
+const simd = new FlatSimd(); // the reduce and AdamW in SIMD128 (flat-simd.ts)
 const lrScale = a.names.map(paramLrScale(a.config)); // per parameter, as the single-process AdamW
 let stale = true; // the shared weights changed since they were last loaded
 
@@ -81,7 +86,7 @@ function grads(msg: Extract<ToWorker, { kind: 'grads' }>): FromWorker {
     perLevel.push(r.perLevel);
     for (const [vn, g] of Object.entries(r.grads)) {
       const i = index.get(vn)!;
-      const d = g.dataSync() as Float32Array;
+      const d = readView(g); // no tfjs op runs until the loop below has read it
       const o = mine.subarray(layout.offsets[i], layout.offsets[i] + layout.sizes[i]);
       if (written[i]) for (let j = 0; j < d.length; j++) o[j] += part.share * d[j];
       else for (let j = 0; j < d.length; j++) o[j] = part.share * d[j];
@@ -96,15 +101,8 @@ function grads(msg: Extract<ToWorker, { kind: 'grads' }>): FromWorker {
 }
 
 function reduce(msg: Extract<ToWorker, { kind: 'reduce' }>): FromWorker {
-  for (let r = 1; r < a.world; r++) {
-    const o = slots.subarray(r * total, (r + 1) * total);
-    for (let j = lo; j < hi; j++) slots[j] += o[j];
-  }
-  let sq = 0;
-  for (let j = lo; j < hi; j++) {
-    const x = slots[j] * msg.scale;
-    sq += x * x;
-  }
+  // slot 0 ← Σ slots over my range, and the squared norm of the scaled sums
+  const sq = simd.sumSlots(slotViews[0], slotViews, lo, hi) * msg.scale * msg.scale;
   return { kind: 'reduce', sq };
 }
 
@@ -114,7 +112,7 @@ function apply(msg: Extract<ToWorker, { kind: 'apply' }>): FromWorker {
     const s = Math.max(lo, off);
     const e = Math.min(hi, off + layout.sizes[i]);
     // m and v are indexed from s (adamwShard's shard-local index j − s)
-    if (s < e && msg.present[i]) adamwShard(layout, s, e, weights, g, m.subarray(s), v.subarray(s), msg.step, msg.lr * lrScale[i], msg.gScale, a.config.optimizer);
+    if (s < e && msg.present[i]) simd.adamwShard(layout, s, e, weights, g, m.subarray(s), v.subarray(s), msg.step, msg.lr * lrScale[i], msg.gScale, a.config.optimizer);
   });
   stale = true;
   return { kind: 'apply' };
