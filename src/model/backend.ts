@@ -7,6 +7,7 @@ import { FlagError, SpacetimeError } from '../util/errors.js';
 import { info } from '../util/log.js';
 import { installWasmGemm } from './wasm-gemm.js';
 import { installWasmIdentity } from './wasm-memory.js';
+import { installWasmFused } from './wasm-fused.js';
 
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
@@ -42,6 +43,7 @@ async function initWasm(): Promise<boolean> {
   if (!(await tf.setBackend('wasm'))) return false;
   installWasmGemm(); // our matmul kernels (wasm-gemm.ts) unless SPACETIME_GEMM=tfjs
   installWasmIdentity(); // clones share data (wasm-memory.ts)
+  installWasmFused(); // single-pass GELU kernels (wasm-fused.ts)
   return true;
 }
 

@@ -5,6 +5,7 @@
 // Built from mean / sub / mul / sqrt / reciprocal / sigmoid only, so an ONNX exporter maps them one to one.
 import * as tf from '@tensorflow/tfjs-core';
 import { biasLastAxis, columnSums, scaleLastAxis } from './linear.js';
+import { GELU_A, GELU_C2, fusedGelu, fusedLayerNorm, geluArg, geluGrad, layerNormFused, layerNormGradFused } from './wasm-fused.js';
 
 type CustomFn = Parameters<typeof tf.customGrad>[0];
 type CustomFn1 = (x: tf.Tensor) => tf.Tensor;
@@ -31,11 +32,18 @@ const layerNorms = new Map<number, CustomFn1>();
  * LayerNorm over the last axis, no affine: (x − mean) / sqrt(var + eps). x (..., D) → (..., D).
  * Hand-written gradient (ENGINE-NOTES.md: every taped op clones its saved inputs on wasm):
  *   dx = r · (dy − mean(dy) − x̂ · mean(dy ⊙ x̂)).
+ * On wasm (rows of a multiple of 4), forward and backward are one fused pass each (wasm-fused.ts).
  */
 export function layerNorm<R extends tf.Rank>(x: tf.Tensor<R>, eps = 1e-6): tf.Tensor<R> {
   let f = layerNorms.get(eps);
   if (!f) {
     f = tf.customGrad(((xi: tf.Tensor, save: tf.GradSaveFunc) => {
+      if (fusedLayerNorm(xi.shape[xi.rank - 1])) {
+        // wasm: one pass each way over every row (wasm-fused.ts), the same formulas
+        const [fxh, fr] = layerNormFused(xi, eps);
+        save([fxh, fr]);
+        return { value: fxh, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [layerNormGradFused(dy, saved[0], saved[1])] };
+      }
       const { xh, r } = normalise(xi, eps);
       save([xh, r]);
       const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
@@ -103,9 +111,16 @@ const modulateSame: <R extends tf.Rank>(x: tf.Tensor<R>, shift: tf.Tensor, scale
  * sigmoid kernel is ~15× faster than its tanh kernel (measured 1.2 ms vs 22 ms per 1M values).
  * Hand-written gradient with s = sigmoid(2u), 2u = 2c(x + a·x³):
  *   dx = dy · (s + x·s·(1 − s)·2c(1 + 3a·x²)).
+ * On wasm, 2u and dx are one fused pass each (wasm-fused.ts).
  */
 export const geluTanh: <R extends tf.Rank>(x: tf.Tensor<R>) => tf.Tensor<R> = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  const c2 = 2 * Math.sqrt(2 / Math.PI);
+  if (fusedGelu()) {
+    // wasm: 2u and the gradient as single passes (wasm-fused.ts), the same formulas
+    const s = tf.sigmoid(geluArg(x)); // (...) = sigmoid(2u)
+    save([x, s]);
+    return { value: tf.mul(x, s), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [geluGrad(dy, saved[0], saved[1])] }; // (...)
+  }
+  const c2 = GELU_C2;
   const x2 = tf.mul(x, x); // (...)
   const s = tf.sigmoid(tf.mul(tf.mul(x, tf.add(tf.mul(x2, GELU_A), 1)), c2)); // (...) = sigmoid(2u)
   save([x, s]);
@@ -117,7 +132,6 @@ export const geluTanh: <R extends tf.Rank>(x: tf.Tensor<R>) => tf.Tensor<R> = tf
   };
   return { value: tf.mul(x, s), gradFunc }; // (...)
 }) as unknown as CustomFn) as unknown as <R extends tf.Rank>(x: tf.Tensor<R>) => tf.Tensor<R>;
-const GELU_A = 0.044715;
 
 /** SiLU x·sigmoid(x) (Elfwing et al. 2018), used before every adaLN projection as in DiT. */
 export function silu<R extends tf.Rank>(x: tf.Tensor<R>): tf.Tensor<R> {

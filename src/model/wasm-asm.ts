@@ -60,6 +60,13 @@ export const op = {
   i32Sub: [0x6b],
   i32Mul: [0x6c],
   f32Load: (offset = 0) => [0x2a, ...memarg(2, offset)],
+  f32Sqrt: [0x91],
+  f32Add: [0x92],
+  f32Sub: [0x93],
+  f32Mul: [0x94],
+  f32Div: [0x95],
+  f32Const1: [0x43, 0x00, 0x00, 0x80, 0x3f],
+  f32x4Lane: (lane: number) => [...simd(0x1f), lane],
   f32Store: (offset = 0) => [0x38, ...memarg(2, offset)],
   // v128 accesses use alignment 2^2: the kernels' operands are only 4-byte aligned
   v128Load: (offset = 0) => [...simd(0x00), ...memarg(2, offset)],
