@@ -8,6 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { benchDiT } from '../dist/model/bench.js';
 import { benchDataParallel } from '../dist/model/parallel.js';
+import { simdPeakGflops } from '../dist/model/roofline.js';
 
 const args = process.argv.slice(2);
 const flag = (name, dflt) => {
@@ -16,14 +17,18 @@ const flag = (name, dflt) => {
 };
 const num = (name, dflt) => Number(flag(name, String(dflt)));
 const workers = num('workers', 1);
+// the machine's speed now (src/model/roofline.ts): figures are comparable only at similar peaks
+const peakBefore = simdPeakGflops();
+const peakLine = () => `machine: wasm SIMD128 peak ${peakBefore.toFixed(1)} GFLOP/s before, ${simdPeakGflops().toFixed(1)} after (one thread)`;
 if (workers > 1) {
   const p = await benchDataParallel({ workers, preset: flag('preset', 'DiT-bench'), steps: num('steps', 10), warmup: num('warmup', 2), batch: num('batch', 4) });
   console.log(`data-parallel wasm, ${p.workers} workers, ${p.tokensPerStep} tokens/step, replicas in sync: ${p.replicasInSync}`);
   console.log(`train step: median ${p.trainMs.toFixed(1)} ms → ${p.trainTokensPerSec.toFixed(1)} tokens/s   (steps: ${p.stepMs.map((x) => x.toFixed(0)).join(', ')}; per-worker compute median ${p.computeMs.toFixed(0)} ms)`);
   console.log(`worker thread CPU time per step: ${p.workerCpuMs.map((x) => x.toFixed(0)).join(', ')} ms → ${p.cpuTokensPerSec.toFixed(1)} tokens/s with a free core per worker`);
   p.parts.forEach((q, r) => console.log(`  worker ${r}: ${Object.entries(q).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')} ms`));
+  console.log(peakLine());
   const out = flag('json');
-  if (out) writeFileSync(out, JSON.stringify(p, null, 2));
+  if (out) writeFileSync(out, JSON.stringify({ ...p, simdPeakGflops: peakBefore }, null, 2));
   process.exit(0);
 }
 const r = await benchDiT({
@@ -46,5 +51,6 @@ if (r.profile.length > 0) {
   console.log('  ("unnamed scope" = tf.customGrad calls; their time includes the kernels nested in them)');
   for (const k of r.profile.slice(0, 15)) console.log(`  ${k.kernel.padEnd(20)} ${f(k.ms).padStart(8)} ms  ${String(k.calls).padStart(5)} calls  ${f((100 * k.ms) / r.profileTotalMs).padStart(5)}%`);
 }
+console.log(peakLine());
 const out = flag('json');
-if (out) writeFileSync(out, JSON.stringify(r, null, 2));
+if (out) writeFileSync(out, JSON.stringify({ ...r, simdPeakGflops: peakBefore }, null, 2));

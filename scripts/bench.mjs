@@ -11,6 +11,7 @@ import os from 'node:os';
 import { benchDiT } from '../dist/model/bench.js';
 import { benchGeneration } from '../dist/infer/bench.js';
 import { benchDataParallel } from '../dist/model/parallel.js';
+import { simdPeakGflops } from '../dist/model/roofline.js';
 
 const args = process.argv.slice(2);
 const flag = (name, dflt) => {
@@ -19,7 +20,7 @@ const flag = (name, dflt) => {
 };
 const out = flag('out', 'bench.json');
 const steps = Number(flag('steps', '10'));
-const result = { date: new Date().toISOString(), host: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, load: os.loadavg() }, train: [], trainParallel: null, generation: null, targets: { trainTokensPerSecWasm: 1000 } };
+const result = { date: new Date().toISOString(), host: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, load: os.loadavg(), simdPeakGflops: simdPeakGflops() }, train: [], trainParallel: null, generation: null, targets: { trainTokensPerSecWasm: 1000 } };
 
 const runs = flag('backends', 'wasm,tensorflow').split(',').flatMap((b) => (b === 'wasm' ? [[b, 'spacetime'], [b, 'tfjs']] : [[b, 'spacetime']]));
 for (const [backend, gemm] of runs) {
@@ -40,6 +41,8 @@ if (os.cpus().length >= 2) {
 const g = await benchGeneration({ backend: 'wasm', steps: 30 });
 result.generation = g;
 console.log(`generate (DiT-bench, ${g.tokens} tokens, CFG batch 2, 30 steps): onnxruntime ${g.onnx.msPerEval.toFixed(0)} ms/eval → ${g.onnx.secondsPerClip.toFixed(1)} s/clip; tfjs-${g.tfjs.backend} ${g.tfjs.msPerEval.toFixed(0)} ms/eval → ${g.tfjs.secondsPerClip.toFixed(1)} s/clip (${g.speedup.toFixed(1)}x)`);
+result.host.simdPeakGflopsAfter = simdPeakGflops(); // the machine's speed at both ends of the run
+console.log(`machine: wasm SIMD128 peak ${result.host.simdPeakGflops.toFixed(1)} GFLOP/s before, ${result.host.simdPeakGflopsAfter.toFixed(1)} after (one thread)`);
 writeFileSync(`${out}.tmp`, JSON.stringify(result, null, 2) + '\n');
 renameSync(`${out}.tmp`, out);
 console.log(`wrote ${out}`);

@@ -11,6 +11,7 @@ import { selectBackend } from '../../src/model/backend.js';
 import { ensureGradients } from '../../src/model/tf-gradients.js';
 import { sleb, uleb, WA, wasmModule, op, I32 } from '../../src/model/wasm-asm.js';
 import { WasmGemm, wasmGemmActive, type MatRef } from '../../src/model/wasm-gemm.js';
+import { simdPeakGflops } from '../../src/model/roofline.js';
 
 /** Deterministic values in [−1, 1). */
 function values(n: number, seed: number): Float64Array {
@@ -48,6 +49,12 @@ describe('wasm-asm', () => {
     expect(sleb(63)).toEqual([0x3f]);
     expect(sleb(64)).toEqual([0xc0, 0x00]);
     expect(sleb(-64)).toEqual([0x40]);
+  });
+
+  it('the roofline module compiles and measures a plausible peak', () => {
+    const g = simdPeakGflops(20, 1);
+    expect(g).toBeGreaterThan(0.5); // SIMD128 chains; the cpus here give 29–48
+    expect(g).toBeLessThan(1000);
   });
 
   it('writes a module that validates and runs', () => {
