@@ -5,7 +5,7 @@
 // Built from mean / sub / mul / sqrt / reciprocal / sigmoid only, so an ONNX exporter maps them one to one.
 import * as tf from '@tensorflow/tfjs-core';
 import { biasLastAxis, columnSums, scaleLastAxis } from './linear.js';
-import { GELU_A, GELU_C2, fusedGelu, fusedLayerNorm, geluArg, geluGrad, layerNormFused, layerNormGradFused } from './wasm-fused.js';
+import { GELU_A, GELU_C2, fusedGelu, fusedNorm, geluArg, geluGrad, layerNormFused, layerNormGradFused, rmsNormFused, rmsNormGradFused } from './wasm-fused.js';
 
 type CustomFn = Parameters<typeof tf.customGrad>[0];
 type CustomFn1 = (x: tf.Tensor) => tf.Tensor;
@@ -38,7 +38,7 @@ export function layerNorm<R extends tf.Rank>(x: tf.Tensor<R>, eps = 1e-6): tf.Te
   let f = layerNorms.get(eps);
   if (!f) {
     f = tf.customGrad(((xi: tf.Tensor, save: tf.GradSaveFunc) => {
-      if (fusedLayerNorm(xi.shape[xi.rank - 1])) {
+      if (fusedNorm(xi.shape[xi.rank - 1])) {
         // wasm: one pass each way over every row (wasm-fused.ts), the same formulas
         const [fxh, fr] = layerNormFused(xi, eps);
         save([fxh, fr]);
@@ -67,9 +67,16 @@ export function layerNormAffine<R extends tf.Rank>(x: tf.Tensor<R>, gamma: tf.Te
  * RMSNorm over the last axis with learned gain g (d,): x / sqrt(mean(x²) + eps) · g.
  * Hand-written gradient, with x̂ = x·r, r = 1/sqrt(mean(x²) + eps), e = dy ⊙ g:
  *   dx = r · (e − x̂ · mean(e ⊙ x̂)),  dg = Σ_rows dy ⊙ x̂.
+ * On wasm (rows of a multiple of 4), forward and backward are one fused pass each (wasm-fused.ts).
  */
 export function rmsNorm<R extends tf.Rank>(x: tf.Tensor<R>, g: tf.Tensor, eps = 1e-6): tf.Tensor<R> {
   const f = tf.customGrad(((xi: tf.Tensor, gi: tf.Tensor1D, save: tf.GradSaveFunc) => {
+    if (fusedNorm(gi.shape[0])) {
+      // wasm: one pass each way over every row (wasm-fused.ts), the same formulas
+      const [y, fr] = rmsNormFused(xi, gi, eps);
+      save([xi, fr, gi]);
+      return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => rmsNormGradFused(dy, saved[0], saved[1], saved[2]) };
+    }
     const r = invSqrt(tf.add(tf.mean(tf.square(xi), -1, true), eps)); // (..., 1)
     const xh = tf.mul(xi, r); // (..., d)
     save([xh, r, gi]);

@@ -9,8 +9,11 @@
 //   SpacetimeLayerNorm:     μ, then σ² = mean((x − μ)²) (two passes over the row, as norm.ts),
 //                           r = 1/√(σ² + ε), x̂ = (x − μ)·r  → [x̂, r]
 //   SpacetimeLayerNormGrad: dx = r·(dy − mean(dy) − x̂·mean(dy ⊙ x̂))
+// RMSNorm with gain (the per-head QK-norm) likewise:
+//   SpacetimeRmsNorm:     r = 1/√(mean(x²) + ε), y = x·r·g  → [y, r]
+//   SpacetimeRmsNormGrad: x̂ = x·r, e = dy ⊙ g, dx = r·(e − x̂·mean(e ⊙ x̂)), dg = Σ_rows dy ⊙ x̂
 // Written by wasm-asm.ts, run on the backend's memory; GELU's last n mod 4 elements are computed in
-// JavaScript, LayerNorm needs rows of a multiple of 4. Other backends (and other rows) keep the
+// JavaScript, the norms need rows of a multiple of 4. Other backends (and other rows) keep the
 // composite ops (fusedGelu() / fusedLayerNorm(d) say which runs).
 import * as tf from '@tensorflow/tfjs-core';
 import { F32, I32, V128, WA, op, wasmModule, type Code, type WasmFunc } from './wasm-asm.js';
@@ -21,6 +24,8 @@ const ARG = 'SpacetimeGeluArg';
 const GRAD = 'SpacetimeGeluGrad';
 const LN = 'SpacetimeLayerNorm';
 const LN_GRAD = 'SpacetimeLayerNormGrad';
+const RMS = 'SpacetimeRmsNorm';
+const RMS_GRAD = 'SpacetimeRmsNormGrad';
 
 /** Σ of the four lanes of a v128 local, as an f32 on the stack. */
 const hsum = (v: number): Code[] => [op.get(v), op.f32x4Lane(0), op.get(v), op.f32x4Lane(1), op.f32Add, op.get(v), op.f32x4Lane(2), op.f32Add, op.get(v), op.f32x4Lane(3), op.f32Add];
@@ -98,6 +103,61 @@ function lnGradFunc(): WasmFunc {
   return { name: 'lnGrad', params: [I32, I32, I32, I32, I32, I32, F32], locals: [I32, V128, V128, V128, V128, V128, V128], body };
 }
 
+/** RMSNorm forward: y = x·r·g with r = 1/√(mean(x²) + ε) per row (one f32 per row into r). */
+function rmsFunc(): WasmFunc {
+  const [x, g, y, r, rows, bytes, invD, eps] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [q, rr] = [8, 9]; // i32, f32
+  const [acc, t, vr] = [10, 11, 12];
+  const body: Code[] = [
+    op.block, op.loop,
+    op.get(rows), op.i32Eqz, op.brIf(1),
+    op.v128Zero, op.set(acc),
+    ...rowLoop(q, bytes, [...at(x, q), op.v128Load(0), op.set(t), op.get(acc), op.get(t), op.get(t), op.f32x4Mul, op.f32x4Add, op.set(acc)]),
+    op.f32Const1, ...hsum(acc), op.get(invD), op.f32Mul, op.get(eps), op.f32Add, op.f32Sqrt, op.f32Div, op.set(rr),
+    op.get(r), op.get(rr), op.f32Store(0),
+    op.get(rr), op.f32x4Splat, op.set(vr),
+    ...rowLoop(q, bytes, [...at(y, q), ...at(x, q), op.v128Load(0), op.get(vr), op.f32x4Mul, ...at(g, q), op.v128Load(0), op.f32x4Mul, op.v128Store(0)]),
+    op.get(x), op.get(bytes), op.i32Add, op.set(x),
+    op.get(y), op.get(bytes), op.i32Add, op.set(y),
+    op.get(r), op.i32(4), op.i32Add, op.set(r),
+    op.get(rows), op.i32(1), op.i32Sub, op.set(rows),
+    op.br(0),
+    op.end, op.end,
+  ];
+  return { name: 'rms', params: [I32, I32, I32, I32, I32, I32, F32, F32], locals: [I32, F32, V128, V128, V128], body };
+}
+
+/** RMSNorm backward: dx per row, and dg (zeroed here) summed over the rows. */
+function rmsGradFunc(): WasmFunc {
+  const [dy, x, r, g, dx, dg, rows, bytes, invD] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const q = 9;
+  const [acc, vr, xh, e, vm] = [10, 11, 12, 13, 14];
+  // x̂ and e for the vector at q
+  const load = [...at(x, q), op.v128Load(0), op.get(vr), op.f32x4Mul, op.set(xh), ...at(dy, q), op.v128Load(0), ...at(g, q), op.v128Load(0), op.f32x4Mul, op.set(e)];
+  const body: Code[] = [
+    ...rowLoop(q, bytes, [...at(dg, q), op.v128Zero, op.v128Store(0)]),
+    op.block, op.loop,
+    op.get(rows), op.i32Eqz, op.brIf(1),
+    op.get(r), op.f32Load(0), op.f32x4Splat, op.set(vr),
+    op.v128Zero, op.set(acc),
+    ...rowLoop(q, bytes, [...load, op.get(acc), op.get(e), op.get(xh), op.f32x4Mul, op.f32x4Add, op.set(acc)]),
+    ...hsum(acc), op.get(invD), op.f32Mul, op.f32x4Splat, op.set(vm),
+    ...rowLoop(q, bytes, [
+      ...load,
+      ...at(dx, q), op.get(e), op.get(xh), op.get(vm), op.f32x4Mul, op.f32x4Sub, op.get(vr), op.f32x4Mul, op.v128Store(0),
+      ...at(dg, q), ...at(dg, q), op.v128Load(0), ...at(dy, q), op.v128Load(0), op.get(xh), op.f32x4Mul, op.f32x4Add, op.v128Store(0),
+    ]),
+    op.get(dy), op.get(bytes), op.i32Add, op.set(dy),
+    op.get(x), op.get(bytes), op.i32Add, op.set(x),
+    op.get(dx), op.get(bytes), op.i32Add, op.set(dx),
+    op.get(r), op.i32(4), op.i32Add, op.set(r),
+    op.get(rows), op.i32(1), op.i32Sub, op.set(rows),
+    op.br(0),
+    op.end, op.end,
+  ];
+  return { name: 'rmsGrad', params: [I32, I32, I32, I32, I32, I32, I32, I32, F32], locals: [I32, V128, V128, V128, V128, V128], body };
+}
+
 /** out = x·(c2 + ca·x²) over n4 vectors. */
 function argFunc(): WasmFunc {
   const [x, out, n4, c2, ca] = [0, 1, 2, 3, 4];
@@ -158,6 +218,8 @@ interface Exports {
   geluGrad(dy: number, x: number, s: number, out: number, n4: number, c2: number, ca3: number): void;
   ln(x: number, xh: number, r: number, rows: number, bytes: number, invD: number, eps: number): void;
   lnGrad(dy: number, xh: number, r: number, dx: number, rows: number, bytes: number, invD: number): void;
+  rms(x: number, g: number, y: number, r: number, rows: number, bytes: number, invD: number, eps: number): void;
+  rmsGrad(dy: number, x: number, r: number, g: number, dx: number, dg: number, rows: number, bytes: number, invD: number): void;
 }
 
 let installedOn: object | null = null;
@@ -219,6 +281,27 @@ function lnGradKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown })
   return dx;
 }
 
+function rmsKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+  const be = args.backend as WasmBackendLike;
+  const { x, g } = args.inputs as { x: tf.TensorInfo; g: tf.TensorInfo };
+  const eps = (args.attrs as { eps: number }).eps;
+  const d = x.shape[x.shape.length - 1];
+  const y = be.makeOutput([...x.shape], 'float32');
+  const r = be.makeOutput([...x.shape.slice(0, -1), 1], 'float32');
+  (k as Exports).rms(offset(be, x), offset(be, g), offset(be, y), offset(be, r), count(x) / d, 4 * d, 1 / d, eps);
+  return [y, r];
+}
+
+function rmsGradKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo[] {
+  const be = args.backend as WasmBackendLike;
+  const { dy, x, r, g } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; r: tf.TensorInfo; g: tf.TensorInfo };
+  const d = x.shape[x.shape.length - 1];
+  const dx = be.makeOutput([...x.shape], 'float32');
+  const dg = be.makeOutput([d], 'float32');
+  (k as Exports).rmsGrad(offset(be, dy), offset(be, x), offset(be, r), offset(be, g), offset(be, dx), offset(be, dg), count(x) / d, 4 * d, 1 / d);
+  return [dx, dg];
+}
+
 /** Compile the kernels on the active wasm backend's memory and register them. Idempotent. */
 export function installWasmFused(): boolean {
   if (tf.getBackend() !== 'wasm') return false;
@@ -226,12 +309,14 @@ export function installWasmFused(): boolean {
   if (installedOn === be) return true;
   const memory = be.wasm.asm?.memory;
   if (!(memory instanceof WA.Memory)) return false;
-  k = new WA.Instance(new WA.Module(wasmModule([argFunc(), gradFunc(), lnFunc(), lnGradFunc()])), { env: { mem: memory } }).exports as unknown as Exports;
+  k = new WA.Instance(new WA.Module(wasmModule([argFunc(), gradFunc(), lnFunc(), lnGradFunc(), rmsFunc(), rmsGradFunc()])), { env: { mem: memory } }).exports as unknown as Exports;
   for (const [kernelName, kernelFunc] of [
     [ARG, argKernel],
     [GRAD, gradKernel],
     [LN, lnKernel],
     [LN_GRAD, lnGradKernel],
+    [RMS, rmsKernel],
+    [RMS_GRAD, rmsGradKernel],
   ] as const) {
     if (tf.getKernel(kernelName, 'wasm') === undefined) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
@@ -254,17 +339,27 @@ export function geluGrad(dy: tf.Tensor, x: tf.Tensor, s: tf.Tensor): tf.Tensor {
   return tf.engine().runKernel(GRAD, { dy, x, s }) as tf.Tensor;
 }
 
-/** Whether LayerNorm over rows of d runs as fused kernels on the active backend. */
-export function fusedLayerNorm(d: number): boolean {
+/** Whether LayerNorm and RMSNorm over rows of d run as fused kernels on the active backend. */
+export function fusedNorm(d: number): boolean {
   return d % 4 === 0 && fusedGelu();
 }
 
-/** [x̂, r] of LayerNorm over the last axis, r with a trailing axis of 1 (check fusedLayerNorm). */
+/** [x̂, r] of LayerNorm over the last axis, r with a trailing axis of 1 (check fusedNorm). */
 export function layerNormFused(x: tf.Tensor, eps: number): [tf.Tensor, tf.Tensor] {
   return tf.engine().runKernel(LN, { x }, { eps }) as unknown as [tf.Tensor, tf.Tensor];
 }
 
-/** LayerNorm's input gradient from dy, x̂ and r (check fusedLayerNorm). */
+/** LayerNorm's input gradient from dy, x̂ and r (check fusedNorm). */
 export function layerNormGradFused(dy: tf.Tensor, xh: tf.Tensor, r: tf.Tensor): tf.Tensor {
   return tf.engine().runKernel(LN_GRAD, { dy, xh, r }) as tf.Tensor;
+}
+
+/** [y, r] of RMSNorm with gain g over the last axis (check fusedNorm). */
+export function rmsNormFused(x: tf.Tensor, g: tf.Tensor, eps: number): [tf.Tensor, tf.Tensor] {
+  return tf.engine().runKernel(RMS, { x, g }, { eps }) as unknown as [tf.Tensor, tf.Tensor];
+}
+
+/** [dx, dg] of RMSNorm from dy, x, r and g (check fusedNorm). */
+export function rmsNormGradFused(dy: tf.Tensor, x: tf.Tensor, r: tf.Tensor, g: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  return tf.engine().runKernel(RMS_GRAD, { dy, x, r, g }) as unknown as [tf.Tensor, tf.Tensor];
 }

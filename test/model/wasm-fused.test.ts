@@ -2,14 +2,15 @@
 // - geluTanh: value and gradient against the float64 closed form, on a size that is not a
 //   multiple of 4 (the JavaScript tail) and one that is; tolerance 1e-5 absolute for |x| ≤ 4
 //   (float32 and tfjs-wasm's sigmoid approximation);
-// - layerNorm: value and gradient against float64 formulas on rows of 64 and 8 (fused) and 6 (the
-//   composite ops); tolerance 1e-5 absolute on O(1) values.
+// - layerNorm and rmsNorm (with its gain): value and gradients against float64 formulas on rows
+//   of 64 and 8 (fused) and 6 (the composite ops); tolerance 1e-5 absolute on O(1) values, 1e-4 on
+//   the gain's gradient (a sum over 15 rows).
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/model/backend.js';
 import { ensureGradients } from '../../src/model/tf-gradients.js';
-import { geluTanh, layerNorm } from '../../src/model/norm.js';
-import { fusedGelu, fusedLayerNorm, GELU_A } from '../../src/model/wasm-fused.js';
+import { geluTanh, layerNorm, rmsNorm } from '../../src/model/norm.js';
+import { fusedGelu, fusedNorm, GELU_A } from '../../src/model/wasm-fused.js';
 
 beforeAll(async () => {
   await selectBackend('wasm', { quiet: true });
@@ -48,7 +49,7 @@ describe('fused GELU on wasm', () => {
 
   it('LayerNorm matches float64 in value and gradient, fused and not', () => {
     for (const d of [64, 8, 6]) {
-      expect(fusedLayerNorm(d)).toBe(d % 4 === 0);
+      expect(fusedNorm(d)).toBe(d % 4 === 0);
       const rows = 15;
       const xs = Array.from({ length: rows * d }, (_, i) => 3 * Math.sin(i * 1.7) + (i % d) * 0.1 + 2);
       const ws = Array.from({ length: rows * d }, (_, i) => Math.cos(i * 0.3));
@@ -75,6 +76,41 @@ describe('fused GELU on wasm', () => {
       expect(ey, `d ${d}`).toBeLessThan(1e-5);
       expect(eg, `d ${d}`).toBeLessThan(1e-5);
       tf.dispose([x, w, g]);
+    }
+  });
+
+  it('RMSNorm matches float64 in value and both gradients, fused and not', () => {
+    for (const d of [64, 8, 6]) {
+      const rows = 15;
+      const xs = Array.from({ length: rows * d }, (_, i) => 2 * Math.sin(i * 0.9) + 0.3);
+      const gs = Array.from({ length: d }, (_, i) => 1 + 0.1 * i);
+      const ws = Array.from({ length: rows * d }, (_, i) => Math.cos(i * 0.7));
+      const x = tf.tensor3d(xs, [5, 3, d]);
+      const g = tf.tensor1d(gs);
+      const w = tf.tensor3d(ws, [5, 3, d]);
+      const y = rmsNorm(x, g);
+      const [dx, dg] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(rmsNorm(a, b), w)))([x, g]);
+      const [yd, dxd, dgd] = [y.dataSync(), dx.dataSync(), dg.dataSync()];
+      const wantDg = new Array(d).fill(0);
+      let ey = 0;
+      let ex = 0;
+      for (let r = 0; r < rows; r++) {
+        const row = xs.slice(r * d, (r + 1) * d);
+        const rs = 1 / Math.sqrt(row.reduce((a, b) => a + b * b, 0) / d + 1e-6);
+        const xh = row.map((v) => v * rs);
+        const e = xh.map((_, i) => ws[r * d + i] * gs[i]);
+        const m = e.reduce((a, b, i) => a + b * xh[i], 0) / d;
+        for (let i = 0; i < d; i++) {
+          ey = Math.max(ey, Math.abs(yd[r * d + i] - xh[i] * gs[i]));
+          ex = Math.max(ex, Math.abs(dxd[r * d + i] - rs * (e[i] - xh[i] * m)));
+          wantDg[i] += ws[r * d + i] * xh[i];
+        }
+      }
+      const eg = Math.max(...wantDg.map((v, i) => Math.abs(v - dgd[i])));
+      expect(ey, `d ${d}`).toBeLessThan(1e-5);
+      expect(ex, `d ${d}`).toBeLessThan(1e-5);
+      expect(eg, `d ${d}`).toBeLessThan(1e-4);
+      tf.dispose([x, g, w, y, dx, dg]);
     }
   });
 });
