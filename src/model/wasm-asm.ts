@@ -5,6 +5,8 @@
 // Spec: WebAssembly Core Specification 2.0, chapter 5 "Binary Format" (modules 5.5, instructions
 // 5.4; SIMD opcodes are the 0xFD-prefixed ones, their index a LEB128 u32).
 
+import v8 from 'node:v8';
+
 export type Code = number | Code[];
 
 /** Unsigned LEB128. */
@@ -79,6 +81,9 @@ export const op = {
   f32x4Sub: simd(0xe5),
   f32x4Mul: simd(0xe6),
   f32x4Div: simd(0xe7),
+  // relaxed SIMD (WebAssembly relaxed-simd proposal, now in the 3.0 spec): a·b + c, fused where
+  // the CPU has FMA; deterministic on one machine. Only where relaxedSimd() says it validates.
+  f32x4RelaxedMadd: simd(0x105),
 };
 
 /** What we use of the WebAssembly JS API (a Node global; the ES lib we compile against lacks its types). */
@@ -89,6 +94,7 @@ interface WasmApi {
   Memory: new (desc: { initial: number; maximum?: number }) => WasmMemory;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+  validate(bytes: Uint8Array): boolean;
 }
 export const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
@@ -99,6 +105,23 @@ const flatten = (code: Code[], out: number[] = []): number[] => {
   }
   return out;
 };
+
+let relaxed: boolean | undefined;
+
+/**
+ * Whether relaxed-SIMD instructions validate, enabling them if needed. Node 22+ (V8 ≥ 11.4) has
+ * them on; Node 20's V8 has them behind --experimental-wasm-relaxed-simd, which takes effect for
+ * modules compiled after it is set at run time (a process-wide V8 flag, so worker threads see it).
+ * SPACETIME_RELAXED_SIMD=0 answers false (the kernels then use separate multiply and add).
+ */
+export function relaxedSimd(): boolean {
+  if (relaxed !== undefined) return relaxed;
+  if (process.env.SPACETIME_RELAXED_SIMD === '0') return (relaxed = false);
+  const probe = wasmModule([{ name: 'p', params: [], locals: [V128], body: [op.get(0), op.get(0), op.get(0), op.f32x4RelaxedMadd, op.set(0)] }]);
+  if (WA.validate(probe)) return (relaxed = true);
+  v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return (relaxed = WA.validate(probe));
+}
 
 export interface WasmFunc {
   name: string;

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/model/backend.js';
 import { ensureGradients } from '../../src/model/tf-gradients.js';
-import { sleb, uleb, WA, wasmModule, op, I32 } from '../../src/model/wasm-asm.js';
+import { relaxedSimd, sleb, uleb, WA, wasmModule, op, I32 } from '../../src/model/wasm-asm.js';
 import { WasmGemm, wasmGemmActive, type MatRef } from '../../src/model/wasm-gemm.js';
 import { simdPeakGflops } from '../../src/model/roofline.js';
 
@@ -81,10 +81,20 @@ describe('WasmGemm kernels on their own memory (float64 reference)', () => {
     },
     free: () => {},
   };
-  const gemm = new WasmGemm(heap);
   const f = () => new Float32Array(mem.buffer);
+  const gemm = new WasmGemm(heap);
 
-  it('every M mod 4 and N mod 8, A and B plain or transposed', () => {
+  it('uses relaxed SIMD (Node >= 20.19, our engines range, has it: behind a flag on 20)', () => {
+    expect(relaxedSimd()).toBe(true);
+    expect(gemm.fma).toBe(true);
+  });
+
+  it.each([
+    ['relaxed_madd', true],
+    ['multiply and add', false],
+  ])('every M mod 4 and N mod 8, A and B plain or transposed (%s)', (_, fma) => {
+    const gemm = new WasmGemm(heap, fma);
+    expect(gemm.fma).toBe(fma);
     const shapes: [number, number, number][] = [];
     for (const M of [1, 2, 3, 4, 5, 6, 7, 9]) for (const N of [1, 3, 7, 8, 9, 13, 16, 21]) shapes.push([M, 17, N]);
     shapes.push([33, 70, 40], [64, 1, 24]);
