@@ -43,7 +43,7 @@ async function initWasm(): Promise<boolean> {
   if (!(await tf.setBackend('wasm'))) return false;
   installWasmGemm(); // our matmul kernels (wasm-gemm.ts) unless SPACETIME_GEMM=tfjs
   installWasmIdentity(); // clones share data (wasm-memory.ts)
-  installWasmFused(); // single-pass GELU kernels (wasm-fused.ts)
+  installWasmFused(); // single-pass GELU, LayerNorm and RMSNorm kernels (wasm-fused.ts)
   return true;
 }
 

@@ -67,7 +67,7 @@ function transposedTimes(a: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
- * C = A·B for 2-D operands, differentiable in both, every product untransposed.
+ * C = A·B for 2-D operands, differentiable in both with fast 2-D products (see the file comment).
  * A (M, K), B (K, N) → (M, N).
  */
 export const matmul2d: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D = tf.customGrad(((a: tf.Tensor2D, b: tf.Tensor2D, save: tf.GradSaveFunc) => {

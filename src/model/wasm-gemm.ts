@@ -9,9 +9,10 @@
 //   load32_splat broadcasts of A, read with a row stride and a column stride (a transposed A is
 //   packed into 4-row tiles instead). Where relaxed SIMD is available (wasm-asm.ts relaxedSimd())
 //   the update is f32x4.relaxed_madd, one fused multiply-add (measured 43–45 vs 29–30 GFLOP/s
-//   with a multiply and an add); otherwise the two. This is the GotoBLAS / BLIS structure (Goto & van de Geijn 2008, "Anatomy of
-//   high-performance matrix multiplication"; Van Zee & van de Geijn 2015, BLIS) with one level of
-//   packing, sized for SIMD128's 16 registers.
+//   with a multiply and an add); otherwise the two.
+// This is the GotoBLAS / BLIS structure (Goto & van de Geijn 2008, "Anatomy of high-performance
+// matrix multiplication"; Van Zee & van de Geijn 2015, BLIS) with one level of packing, sized for
+// SIMD128's 16 registers.
 // Products with fewer than 4 rows (the ones-row products of bias gradients) skip the packing and
 // sweep B's rows directly.
 // installWasmGemm() replaces the wasm backend's BatchMatMul kernel with one that uses these
