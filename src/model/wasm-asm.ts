@@ -106,6 +106,16 @@ const flatten = (code: Code[], out: number[] = []): number[] => {
   return out;
 };
 
+/** while (local n ≠ 0) { body; n −= 1 } */
+export function countDown(n: number, body: Code[]): Code[] {
+  return [op.block, op.loop, op.get(n), op.i32Eqz, op.brIf(1), ...body, op.get(n), op.i32(1), op.i32Sub, op.set(n), op.br(0), op.end, op.end];
+}
+
+/** while (local i < local end, unsigned) { body; i += step }; i is set by the caller. */
+export function whileBelow(i: number, end: number, step: number, body: Code[]): Code[] {
+  return [op.block, op.loop, op.get(i), op.get(end), op.i32LtU, op.i32Eqz, op.brIf(1), ...body, op.get(i), op.i32(step), op.i32Add, op.set(i), op.br(0), op.end, op.end];
+}
+
 let relaxed: boolean | undefined;
 
 /**

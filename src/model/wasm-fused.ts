@@ -16,7 +16,7 @@
 // JavaScript, the norms need rows of a multiple of 4. Other backends (and other rows) keep the
 // composite ops (fusedGelu() / fusedLayerNorm(d) say which runs).
 import * as tf from '@tensorflow/tfjs-core';
-import { F32, I32, V128, WA, op, wasmModule, type Code, type WasmFunc } from './wasm-asm.js';
+import { F32, I32, V128, WA, countDown, op, wasmModule, whileBelow, type Code, type WasmFunc } from './wasm-asm.js';
 
 export const GELU_A = 0.044715;
 export const GELU_C2 = 2 * Math.sqrt(2 / Math.PI);
@@ -31,17 +31,7 @@ const RMS_GRAD = 'SpacetimeRmsNormGrad';
 const hsum = (v: number): Code[] => [op.get(v), op.f32x4Lane(0), op.get(v), op.f32x4Lane(1), op.f32Add, op.get(v), op.f32x4Lane(2), op.f32Add, op.get(v), op.f32x4Lane(3), op.f32Add];
 
 /** A loop over one row: q (a byte offset in the row) from 0 to `bytes` by 16, running `body`. */
-function rowLoop(q: number, bytes: number, body: Code[]): Code[] {
-  return [
-    op.i32(0), op.set(q),
-    op.block, op.loop,
-    op.get(q), op.get(bytes), op.i32LtU, op.i32Eqz, op.brIf(1),
-    ...body,
-    op.get(q), op.i32(16), op.i32Add, op.set(q),
-    op.br(0),
-    op.end, op.end,
-  ];
-}
+const rowLoop = (q: number, bytes: number, body: Code[]): Code[] => [op.i32(0), op.set(q), ...whileBelow(q, bytes, 16, body)];
 
 /** The vector at base + q. */
 const at = (base: number, q: number): Code[] => [op.get(base), op.get(q), op.i32Add];
@@ -52,27 +42,24 @@ function lnFunc(): WasmFunc {
   const [q, mu, rr] = [7, 8, 9]; // i32, f32, f32
   const [acc, t, vmu, vr] = [10, 11, 12, 13];
   const body: Code[] = [
-    op.block, op.loop,
-    op.get(rows), op.i32Eqz, op.brIf(1),
-    // μ
-    op.v128Zero, op.set(acc),
-    ...rowLoop(q, bytes, [op.get(acc), ...at(x, q), op.v128Load(0), op.f32x4Add, op.set(acc)]),
-    ...hsum(acc), op.get(invD), op.f32Mul, op.set(mu),
-    op.get(mu), op.f32x4Splat, op.set(vmu),
-    // σ² and r
-    op.v128Zero, op.set(acc),
-    ...rowLoop(q, bytes, [...at(x, q), op.v128Load(0), op.get(vmu), op.f32x4Sub, op.set(t), op.get(acc), op.get(t), op.get(t), op.f32x4Mul, op.f32x4Add, op.set(acc)]),
-    op.f32Const1, ...hsum(acc), op.get(invD), op.f32Mul, op.get(eps), op.f32Add, op.f32Sqrt, op.f32Div, op.set(rr),
-    op.get(r), op.get(rr), op.f32Store(0),
-    op.get(rr), op.f32x4Splat, op.set(vr),
-    // x̂
-    ...rowLoop(q, bytes, [...at(xh, q), ...at(x, q), op.v128Load(0), op.get(vmu), op.f32x4Sub, op.get(vr), op.f32x4Mul, op.v128Store(0)]),
-    op.get(x), op.get(bytes), op.i32Add, op.set(x),
-    op.get(xh), op.get(bytes), op.i32Add, op.set(xh),
-    op.get(r), op.i32(4), op.i32Add, op.set(r),
-    op.get(rows), op.i32(1), op.i32Sub, op.set(rows),
-    op.br(0),
-    op.end, op.end,
+    ...countDown(rows, [
+      // μ
+      op.v128Zero, op.set(acc),
+      ...rowLoop(q, bytes, [op.get(acc), ...at(x, q), op.v128Load(0), op.f32x4Add, op.set(acc)]),
+      ...hsum(acc), op.get(invD), op.f32Mul, op.set(mu),
+      op.get(mu), op.f32x4Splat, op.set(vmu),
+      // σ² and r
+      op.v128Zero, op.set(acc),
+      ...rowLoop(q, bytes, [...at(x, q), op.v128Load(0), op.get(vmu), op.f32x4Sub, op.set(t), op.get(acc), op.get(t), op.get(t), op.f32x4Mul, op.f32x4Add, op.set(acc)]),
+      op.f32Const1, ...hsum(acc), op.get(invD), op.f32Mul, op.get(eps), op.f32Add, op.f32Sqrt, op.f32Div, op.set(rr),
+      op.get(r), op.get(rr), op.f32Store(0),
+      op.get(rr), op.f32x4Splat, op.set(vr),
+      // x̂
+      ...rowLoop(q, bytes, [...at(xh, q), ...at(x, q), op.v128Load(0), op.get(vmu), op.f32x4Sub, op.get(vr), op.f32x4Mul, op.v128Store(0)]),
+      op.get(x), op.get(bytes), op.i32Add, op.set(x),
+      op.get(xh), op.get(bytes), op.i32Add, op.set(xh),
+      op.get(r), op.i32(4), op.i32Add, op.set(r),
+    ]),
   ];
   return { name: 'ln', params: [I32, I32, I32, I32, I32, F32, F32], locals: [I32, F32, F32, V128, V128, V128, V128], body };
 }
@@ -83,22 +70,19 @@ function lnGradFunc(): WasmFunc {
   const q = 7;
   const [a1, a2, t, vm1, vm2, vr] = [8, 9, 10, 11, 12, 13];
   const body: Code[] = [
-    op.block, op.loop,
-    op.get(rows), op.i32Eqz, op.brIf(1),
-    op.v128Zero, op.set(a1),
-    op.v128Zero, op.set(a2),
-    ...rowLoop(q, bytes, [...at(dy, q), op.v128Load(0), op.set(t), op.get(a1), op.get(t), op.f32x4Add, op.set(a1), op.get(a2), op.get(t), ...at(xh, q), op.v128Load(0), op.f32x4Mul, op.f32x4Add, op.set(a2)]),
-    ...hsum(a1), op.get(invD), op.f32Mul, op.f32x4Splat, op.set(vm1),
-    ...hsum(a2), op.get(invD), op.f32Mul, op.f32x4Splat, op.set(vm2),
-    op.get(r), op.f32Load(0), op.f32x4Splat, op.set(vr),
-    ...rowLoop(q, bytes, [...at(dx, q), ...at(dy, q), op.v128Load(0), op.get(vm1), op.f32x4Sub, ...at(xh, q), op.v128Load(0), op.get(vm2), op.f32x4Mul, op.f32x4Sub, op.get(vr), op.f32x4Mul, op.v128Store(0)]),
-    op.get(dy), op.get(bytes), op.i32Add, op.set(dy),
-    op.get(xh), op.get(bytes), op.i32Add, op.set(xh),
-    op.get(dx), op.get(bytes), op.i32Add, op.set(dx),
-    op.get(r), op.i32(4), op.i32Add, op.set(r),
-    op.get(rows), op.i32(1), op.i32Sub, op.set(rows),
-    op.br(0),
-    op.end, op.end,
+    ...countDown(rows, [
+      op.v128Zero, op.set(a1),
+      op.v128Zero, op.set(a2),
+      ...rowLoop(q, bytes, [...at(dy, q), op.v128Load(0), op.set(t), op.get(a1), op.get(t), op.f32x4Add, op.set(a1), op.get(a2), op.get(t), ...at(xh, q), op.v128Load(0), op.f32x4Mul, op.f32x4Add, op.set(a2)]),
+      ...hsum(a1), op.get(invD), op.f32Mul, op.f32x4Splat, op.set(vm1),
+      ...hsum(a2), op.get(invD), op.f32Mul, op.f32x4Splat, op.set(vm2),
+      op.get(r), op.f32Load(0), op.f32x4Splat, op.set(vr),
+      ...rowLoop(q, bytes, [...at(dx, q), ...at(dy, q), op.v128Load(0), op.get(vm1), op.f32x4Sub, ...at(xh, q), op.v128Load(0), op.get(vm2), op.f32x4Mul, op.f32x4Sub, op.get(vr), op.f32x4Mul, op.v128Store(0)]),
+      op.get(dy), op.get(bytes), op.i32Add, op.set(dy),
+      op.get(xh), op.get(bytes), op.i32Add, op.set(xh),
+      op.get(dx), op.get(bytes), op.i32Add, op.set(dx),
+      op.get(r), op.i32(4), op.i32Add, op.set(r),
+    ]),
   ];
   return { name: 'lnGrad', params: [I32, I32, I32, I32, I32, I32, F32], locals: [I32, V128, V128, V128, V128, V128, V128], body };
 }
@@ -109,20 +93,17 @@ function rmsFunc(): WasmFunc {
   const [q, rr] = [8, 9]; // i32, f32
   const [acc, t, vr] = [10, 11, 12];
   const body: Code[] = [
-    op.block, op.loop,
-    op.get(rows), op.i32Eqz, op.brIf(1),
-    op.v128Zero, op.set(acc),
-    ...rowLoop(q, bytes, [...at(x, q), op.v128Load(0), op.set(t), op.get(acc), op.get(t), op.get(t), op.f32x4Mul, op.f32x4Add, op.set(acc)]),
-    op.f32Const1, ...hsum(acc), op.get(invD), op.f32Mul, op.get(eps), op.f32Add, op.f32Sqrt, op.f32Div, op.set(rr),
-    op.get(r), op.get(rr), op.f32Store(0),
-    op.get(rr), op.f32x4Splat, op.set(vr),
-    ...rowLoop(q, bytes, [...at(y, q), ...at(x, q), op.v128Load(0), op.get(vr), op.f32x4Mul, ...at(g, q), op.v128Load(0), op.f32x4Mul, op.v128Store(0)]),
-    op.get(x), op.get(bytes), op.i32Add, op.set(x),
-    op.get(y), op.get(bytes), op.i32Add, op.set(y),
-    op.get(r), op.i32(4), op.i32Add, op.set(r),
-    op.get(rows), op.i32(1), op.i32Sub, op.set(rows),
-    op.br(0),
-    op.end, op.end,
+    ...countDown(rows, [
+      op.v128Zero, op.set(acc),
+      ...rowLoop(q, bytes, [...at(x, q), op.v128Load(0), op.set(t), op.get(acc), op.get(t), op.get(t), op.f32x4Mul, op.f32x4Add, op.set(acc)]),
+      op.f32Const1, ...hsum(acc), op.get(invD), op.f32Mul, op.get(eps), op.f32Add, op.f32Sqrt, op.f32Div, op.set(rr),
+      op.get(r), op.get(rr), op.f32Store(0),
+      op.get(rr), op.f32x4Splat, op.set(vr),
+      ...rowLoop(q, bytes, [...at(y, q), ...at(x, q), op.v128Load(0), op.get(vr), op.f32x4Mul, ...at(g, q), op.v128Load(0), op.f32x4Mul, op.v128Store(0)]),
+      op.get(x), op.get(bytes), op.i32Add, op.set(x),
+      op.get(y), op.get(bytes), op.i32Add, op.set(y),
+      op.get(r), op.i32(4), op.i32Add, op.set(r),
+    ]),
   ];
   return { name: 'rms', params: [I32, I32, I32, I32, I32, I32, F32, F32], locals: [I32, F32, V128, V128, V128], body };
 }
@@ -136,24 +117,21 @@ function rmsGradFunc(): WasmFunc {
   const load = [...at(x, q), op.v128Load(0), op.get(vr), op.f32x4Mul, op.set(xh), ...at(dy, q), op.v128Load(0), ...at(g, q), op.v128Load(0), op.f32x4Mul, op.set(e)];
   const body: Code[] = [
     ...rowLoop(q, bytes, [...at(dg, q), op.v128Zero, op.v128Store(0)]),
-    op.block, op.loop,
-    op.get(rows), op.i32Eqz, op.brIf(1),
-    op.get(r), op.f32Load(0), op.f32x4Splat, op.set(vr),
-    op.v128Zero, op.set(acc),
-    ...rowLoop(q, bytes, [...load, op.get(acc), op.get(e), op.get(xh), op.f32x4Mul, op.f32x4Add, op.set(acc)]),
-    ...hsum(acc), op.get(invD), op.f32Mul, op.f32x4Splat, op.set(vm),
-    ...rowLoop(q, bytes, [
-      ...load,
-      ...at(dx, q), op.get(e), op.get(xh), op.get(vm), op.f32x4Mul, op.f32x4Sub, op.get(vr), op.f32x4Mul, op.v128Store(0),
-      ...at(dg, q), ...at(dg, q), op.v128Load(0), ...at(dy, q), op.v128Load(0), op.get(xh), op.f32x4Mul, op.f32x4Add, op.v128Store(0),
+    ...countDown(rows, [
+      op.get(r), op.f32Load(0), op.f32x4Splat, op.set(vr),
+      op.v128Zero, op.set(acc),
+      ...rowLoop(q, bytes, [...load, op.get(acc), op.get(e), op.get(xh), op.f32x4Mul, op.f32x4Add, op.set(acc)]),
+      ...hsum(acc), op.get(invD), op.f32Mul, op.f32x4Splat, op.set(vm),
+      ...rowLoop(q, bytes, [
+        ...load,
+        ...at(dx, q), op.get(e), op.get(xh), op.get(vm), op.f32x4Mul, op.f32x4Sub, op.get(vr), op.f32x4Mul, op.v128Store(0),
+        ...at(dg, q), ...at(dg, q), op.v128Load(0), ...at(dy, q), op.v128Load(0), op.get(xh), op.f32x4Mul, op.f32x4Add, op.v128Store(0),
+      ]),
+      op.get(dy), op.get(bytes), op.i32Add, op.set(dy),
+      op.get(x), op.get(bytes), op.i32Add, op.set(x),
+      op.get(dx), op.get(bytes), op.i32Add, op.set(dx),
+      op.get(r), op.i32(4), op.i32Add, op.set(r),
     ]),
-    op.get(dy), op.get(bytes), op.i32Add, op.set(dy),
-    op.get(x), op.get(bytes), op.i32Add, op.set(x),
-    op.get(dx), op.get(bytes), op.i32Add, op.set(dx),
-    op.get(r), op.i32(4), op.i32Add, op.set(r),
-    op.get(rows), op.i32(1), op.i32Sub, op.set(rows),
-    op.br(0),
-    op.end, op.end,
   ];
   return { name: 'rmsGrad', params: [I32, I32, I32, I32, I32, I32, I32, I32, F32], locals: [I32, V128, V128, V128, V128, V128], body };
 }
@@ -165,15 +143,12 @@ function argFunc(): WasmFunc {
   const body: Code[] = [
     op.get(c2), op.f32x4Splat, op.set(vc2),
     op.get(ca), op.f32x4Splat, op.set(vca),
-    op.block, op.loop,
-    op.get(n4), op.i32Eqz, op.brIf(1),
-    op.get(x), op.v128Load(0), op.set(t),
-    op.get(out), op.get(t), op.get(vc2), op.get(vca), op.get(t), op.f32x4Mul, op.get(t), op.f32x4Mul, op.f32x4Add, op.f32x4Mul, op.v128Store(0),
-    op.get(x), op.i32(16), op.i32Add, op.set(x),
-    op.get(out), op.i32(16), op.i32Add, op.set(out),
-    op.get(n4), op.i32(1), op.i32Sub, op.set(n4),
-    op.br(0),
-    op.end, op.end,
+    ...countDown(n4, [
+      op.get(x), op.v128Load(0), op.set(t),
+      op.get(out), op.get(t), op.get(vc2), op.get(vca), op.get(t), op.f32x4Mul, op.get(t), op.f32x4Mul, op.f32x4Add, op.f32x4Mul, op.v128Store(0),
+      op.get(x), op.i32(16), op.i32Add, op.set(x),
+      op.get(out), op.i32(16), op.i32Add, op.set(out),
+    ]),
   ];
   return { name: 'geluArg', params: [I32, I32, I32, F32, F32], locals: [V128, V128, V128], body };
 }
@@ -185,25 +160,22 @@ function gradFunc(): WasmFunc {
   const body: Code[] = [
     op.get(c2), op.f32x4Splat, op.set(vc2),
     op.get(ca3), op.f32x4Splat, op.set(vca3),
-    op.block, op.loop,
-    op.get(n4), op.i32Eqz, op.brIf(1),
-    op.get(x), op.v128Load(0), op.set(tx),
-    op.get(s), op.v128Load(0), op.set(ts),
-    op.get(out),
-    op.get(dy), op.v128Load(0),
-    op.get(ts),
-    op.get(ts), op.get(ts), op.get(ts), op.f32x4Mul, op.f32x4Sub, // s − s²
-    op.get(tx), op.f32x4Mul,
-    op.get(vc2), op.get(vca3), op.get(tx), op.f32x4Mul, op.get(tx), op.f32x4Mul, op.f32x4Add, // c2 + ca3·x²
-    op.f32x4Mul, op.f32x4Add, op.f32x4Mul,
-    op.v128Store(0),
-    op.get(dy), op.i32(16), op.i32Add, op.set(dy),
-    op.get(x), op.i32(16), op.i32Add, op.set(x),
-    op.get(s), op.i32(16), op.i32Add, op.set(s),
-    op.get(out), op.i32(16), op.i32Add, op.set(out),
-    op.get(n4), op.i32(1), op.i32Sub, op.set(n4),
-    op.br(0),
-    op.end, op.end,
+    ...countDown(n4, [
+      op.get(x), op.v128Load(0), op.set(tx),
+      op.get(s), op.v128Load(0), op.set(ts),
+      op.get(out),
+      op.get(dy), op.v128Load(0),
+      op.get(ts),
+      op.get(ts), op.get(ts), op.get(ts), op.f32x4Mul, op.f32x4Sub, // s − s²
+      op.get(tx), op.f32x4Mul,
+      op.get(vc2), op.get(vca3), op.get(tx), op.f32x4Mul, op.get(tx), op.f32x4Mul, op.f32x4Add, // c2 + ca3·x²
+      op.f32x4Mul, op.f32x4Add, op.f32x4Mul,
+      op.v128Store(0),
+      op.get(dy), op.i32(16), op.i32Add, op.set(dy),
+      op.get(x), op.i32(16), op.i32Add, op.set(x),
+      op.get(s), op.i32(16), op.i32Add, op.set(s),
+      op.get(out), op.i32(16), op.i32Add, op.set(out),
+    ]),
   ];
   return { name: 'geluGrad', params: [I32, I32, I32, I32, I32, F32, F32], locals: [V128, V128, V128, V128], body };
 }

@@ -6,7 +6,7 @@
 // private wasm memory in chunks of 16 Ki floats (L2-resident): copy the chunk in
 // (TypedArray.set, a memcpy), run the kernel four lanes at a time, copy the results back.
 // Arithmetic is float32 (the float64 JS reference differs by float32 rounding).
-import { F32, I32, V128, WA, op, wasmModule, type Code, type WasmFunc } from '../model/wasm-asm.js';
+import { F32, I32, V128, WA, countDown, op, wasmModule, type Code, type WasmFunc } from '../model/wasm-asm.js';
 import type { FlatLayout } from './flat-adamw.js';
 import type { OptimizerConfig } from './optimizer.js';
 
@@ -19,14 +19,11 @@ const [P, G, M, V, OUT] = [0, BYTES, 2 * BYTES, 3 * BYTES, 4 * BYTES];
 function addFunc(): WasmFunc {
   const [dst, src, n4] = [0, 1, 2];
   const body: Code[] = [
-    op.block, op.loop,
-    op.get(n4), op.i32Eqz, op.brIf(1),
-    op.get(dst), op.get(dst), op.v128Load(0), op.get(src), op.v128Load(0), op.f32x4Add, op.v128Store(0),
-    op.get(dst), op.i32(16), op.i32Add, op.set(dst),
-    op.get(src), op.i32(16), op.i32Add, op.set(src),
-    op.get(n4), op.i32(1), op.i32Sub, op.set(n4),
-    op.br(0),
-    op.end, op.end,
+    ...countDown(n4, [
+      op.get(dst), op.get(dst), op.v128Load(0), op.get(src), op.v128Load(0), op.f32x4Add, op.v128Store(0),
+      op.get(dst), op.i32(16), op.i32Add, op.set(dst),
+      op.get(src), op.i32(16), op.i32Add, op.set(src),
+    ]),
   ];
   return { name: 'add', params: [I32, I32, I32], locals: [], body };
 }
@@ -42,13 +39,10 @@ function sumsqFunc(): WasmFunc {
   const group: Code[] = [];
   for (let q = 0; q < 4; q++) group.push(op.get(x), op.v128Load(16 * q), op.set(t), op.get(acc[q]), op.get(t), op.get(t), op.f32x4Mul, op.f32x4Add, op.set(acc[q]));
   const body: Code[] = [
-    op.block, op.loop,
-    op.get(n16), op.i32Eqz, op.brIf(1),
-    ...group,
-    op.get(x), op.i32(64), op.i32Add, op.set(x),
-    op.get(n16), op.i32(1), op.i32Sub, op.set(n16),
-    op.br(0),
-    op.end, op.end,
+    ...countDown(n16, [
+      ...group,
+      op.get(x), op.i32(64), op.i32Add, op.set(x),
+    ]),
     op.get(out), op.get(acc[0]), op.get(acc[1]), op.f32x4Add, op.get(acc[2]), op.get(acc[3]), op.f32x4Add, op.f32x4Add, op.v128Store(0),
   ];
   return { name: 'sumsq', params: [I32, I32, I32], locals: [V128, V128, V128, V128, V128], body };
@@ -69,26 +63,23 @@ function adamwFunc(): WasmFunc {
   const body: Code[] = [
     splat(gScale, sG), splat(b1, sB1), splat(c1, sC1), splat(b2, sB2), splat(c2, sC2),
     splat(a1, sA1), splat(ib2, sIb2), splat(eps, sEps), splat(keep, sKeep),
-    op.block, op.loop,
-    op.get(n4), op.i32Eqz, op.brIf(1),
-    ...at(G), op.v128Load(0), op.get(sG), op.f32x4Mul, op.set(g),
-    // m ← β1·m + c1·ĝ
-    ...at(M), op.v128Load(0), op.get(sB1), op.f32x4Mul, op.get(sC1), op.get(g), op.f32x4Mul, op.f32x4Add, op.set(m),
-    // v ← β2·v + c2·ĝ²
-    ...at(V), op.v128Load(0), op.get(sB2), op.f32x4Mul, op.get(sC2), op.get(g), op.f32x4Mul, op.get(g), op.f32x4Mul, op.f32x4Add, op.set(v),
-    ...at(M), op.get(m), op.v128Store(0),
-    ...at(V), op.get(v), op.v128Store(0),
-    // p ← p·keep − a1·m / (√(v·ib2) + ε)
-    ...at(P),
-    ...at(P), op.v128Load(0), op.get(sKeep), op.f32x4Mul,
-    op.get(sA1), op.get(m), op.f32x4Mul,
-    op.get(v), op.get(sIb2), op.f32x4Mul, op.f32x4Sqrt, op.get(sEps), op.f32x4Add,
-    op.f32x4Div, op.f32x4Sub,
-    op.v128Store(0),
-    op.get(i), op.i32(16), op.i32Add, op.set(i),
-    op.get(n4), op.i32(1), op.i32Sub, op.set(n4),
-    op.br(0),
-    op.end, op.end,
+    ...countDown(n4, [
+      ...at(G), op.v128Load(0), op.get(sG), op.f32x4Mul, op.set(g),
+      // m ← β1·m + c1·ĝ
+      ...at(M), op.v128Load(0), op.get(sB1), op.f32x4Mul, op.get(sC1), op.get(g), op.f32x4Mul, op.f32x4Add, op.set(m),
+      // v ← β2·v + c2·ĝ²
+      ...at(V), op.v128Load(0), op.get(sB2), op.f32x4Mul, op.get(sC2), op.get(g), op.f32x4Mul, op.get(g), op.f32x4Mul, op.f32x4Add, op.set(v),
+      ...at(M), op.get(m), op.v128Store(0),
+      ...at(V), op.get(v), op.v128Store(0),
+      // p ← p·keep − a1·m / (√(v·ib2) + ε)
+      ...at(P),
+      ...at(P), op.v128Load(0), op.get(sKeep), op.f32x4Mul,
+      op.get(sA1), op.get(m), op.f32x4Mul,
+      op.get(v), op.get(sIb2), op.f32x4Mul, op.f32x4Sqrt, op.get(sEps), op.f32x4Add,
+      op.f32x4Div, op.f32x4Sub,
+      op.v128Store(0),
+      op.get(i), op.i32(16), op.i32Add, op.set(i),
+    ]),
   ];
   return { name: 'adamw', params: [I32, F32, F32, F32, F32, F32, F32, F32, F32, F32], locals: [I32, ...new Array<number>(12).fill(V128)] as (typeof I32 | typeof V128)[], body };
 }
