@@ -10,7 +10,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/model/backend.js';
 import { ensureGradients } from '../../src/model/tf-gradients.js';
 import { relaxedSimd, sleb, uleb, WA, wasmModule, op, I32 } from '../../src/model/wasm-asm.js';
-import { WasmGemm, wasmGemmActive, type MatRef } from '../../src/model/wasm-gemm.js';
+import { installWasmGemm, uninstallWasmGemm, WasmGemm, wasmGemmActive, type MatRef } from '../../src/model/wasm-gemm.js';
+import { linear } from '../../src/model/linear.js';
+import { attentionImpl } from '../../src/model/attention.js';
 import { simdPeakGflops } from '../../src/model/roofline.js';
 
 /** Deterministic values in [−1, 1). */
@@ -239,5 +241,27 @@ describe('tf.matMul on wasm runs our kernels', () => {
     expect(Array.from(c2.dataSync())).toEqual(Array.from(c1.dataSync()));
     tf.dispose([a, b, big, c1, c2]);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('with tfjs-wasm\'s own kernel back (SPACETIME_GEMM=tfjs), linear layers take the transposed-copy path to the same gradients', () => {
+    const x = tf.randomNormal([37, 24], 0, 1, 'float32', 41);
+    const w = tf.randomNormal([24, 40], 0, 1, 'float32', 42);
+    const b = tf.randomNormal([40], 0, 1, 'float32', 43);
+    const g = tf.randomNormal([37, 40], 0, 1, 'float32', 44);
+    const grads = () => tf.grads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(linear(xi, wi, bi), g)))([x, w, b]);
+    const ours = grads();
+    expect(attentionImpl()).toBe('batched');
+    uninstallWasmGemm();
+    try {
+      expect(wasmGemmActive()).toBe(false);
+      expect(attentionImpl()).toBe('looped');
+      const theirs = grads();
+      ours.forEach((t, i) => expect(tf.max(tf.abs(tf.sub(t, theirs[i]))).dataSync()[0]).toBeLessThan(1e-4));
+      tf.dispose(theirs);
+    } finally {
+      installWasmGemm();
+    }
+    expect(wasmGemmActive()).toBe(true);
+    tf.dispose([x, w, b, g, ...ours]);
   });
 });
