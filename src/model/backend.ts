@@ -6,8 +6,9 @@ import path from 'node:path';
 import { FlagError, SpacetimeError } from '../util/errors.js';
 import { info } from '../util/log.js';
 import { installWasmGemm } from './wasm-gemm.js';
-import { installWasmIdentity } from './wasm-memory.js';
+import { installWasmMemory } from './wasm-memory.js';
 import { installWasmFused } from './wasm-fused.js';
+import { installWasmReduce } from './wasm-reduce.js';
 
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
@@ -42,8 +43,9 @@ async function initWasm(): Promise<boolean> {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   if (!(await tf.setBackend('wasm'))) return false;
   installWasmGemm(); // our matmul kernels (wasm-gemm.ts) unless SPACETIME_GEMM=tfjs
-  installWasmIdentity(); // clones share data (wasm-memory.ts)
+  installWasmMemory(); // clones share data, slices as memmove runs (wasm-memory.ts)
   installWasmFused(); // single-pass GELU, LayerNorm and RMSNorm kernels (wasm-fused.ts)
+  installWasmReduce(); // column sums (wasm-reduce.ts)
   return true;
 }
 
