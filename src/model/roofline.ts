@@ -4,7 +4,7 @@
 // 31.5 GFLOP/s on one machine an hour apart). Twelve independent chains of a = a·x + y on f32x4
 // (one multiply and one add per lane per link); twelve keep the multiply and add units busy
 // without spilling SIMD128's 16 registers (14 spilled and halved the rate when measured).
-import { I32, V128, WA, countDown, op, wasmModule, type Code } from './wasm-asm.js';
+import { I32, V128, WA, countDown, instantiate, op, type Code } from './wasm-asm.js';
 
 const CHAINS = 12;
 
@@ -24,8 +24,7 @@ function compile(): (iters: number) => void {
     op.i32(0), op.get(a0), ...sum, op.v128Store(0),
   ];
   const mem = new WA.Memory({ initial: 1 });
-  const bytes = wasmModule([{ name: 'peak', params: [I32], locals: new Array(2 + CHAINS).fill(V128), body }]);
-  return new WA.Instance(new WA.Module(bytes), { env: { mem } }).exports.peak as (iters: number) => void;
+  return instantiate<{ peak: (iters: number) => void }>([{ name: 'peak', params: [I32], locals: new Array(2 + CHAINS).fill(V128), body }], mem).peak;
 }
 
 /** GFLOP/s of one thread on f32x4 multiply + add chains: the best of `reps` runs of ~`ms` each. */

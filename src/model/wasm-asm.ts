@@ -161,3 +161,8 @@ export function wasmModule(funcs: WasmFunc[]): Uint8Array {
     ...section(10, vec(code)),
   ]);
 }
+
+/** Compile `funcs` into a module on `memory` (imported as env.mem) and return its exports. */
+export function instantiate<T>(funcs: WasmFunc[], memory: WasmMemory): T {
+  return new WA.Instance(new WA.Module(wasmModule(funcs)), { env: { mem: memory } }).exports as unknown as T;
+}

@@ -16,7 +16,8 @@
 // JavaScript, the norms need rows of a multiple of 4. Other backends (and other rows) keep the
 // composite ops (fusedGelu() / fusedLayerNorm(d) say which runs).
 import * as tf from '@tensorflow/tfjs-core';
-import { F32, I32, V128, WA, countDown, op, wasmModule, whileBelow, type Code, type WasmFunc } from './wasm-asm.js';
+import { F32, I32, V128, countDown, instantiate, op, whileBelow, type Code, type WasmFunc } from './wasm-asm.js';
+import { wasmBackendMemory } from './wasm-memory.js';
 
 export const GELU_A = 0.044715;
 export const GELU_C2 = 2 * Math.sqrt(2 / Math.PI);
@@ -181,7 +182,7 @@ function gradFunc(): WasmFunc {
 }
 
 interface WasmBackendLike {
-  wasm: { HEAPF32: Float32Array; asm?: { memory?: unknown } };
+  wasm: { HEAPF32: Float32Array };
   dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
 }
@@ -276,12 +277,10 @@ function rmsGradKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }
 
 /** Compile the kernels on the active wasm backend's memory and register them. Idempotent. */
 export function installWasmFused(): boolean {
-  if (tf.getBackend() !== 'wasm') return false;
-  const be = tf.backend() as unknown as WasmBackendLike;
-  if (installedOn === be) return true;
-  const memory = be.wasm.asm?.memory;
-  if (!(memory instanceof WA.Memory)) return false;
-  k = new WA.Instance(new WA.Module(wasmModule([argFunc(), gradFunc(), lnFunc(), lnGradFunc(), rmsFunc(), rmsGradFunc()])), { env: { mem: memory } }).exports as unknown as Exports;
+  const heap = wasmBackendMemory();
+  if (heap === null) return false;
+  if (installedOn === heap.be) return true;
+  k = instantiate<Exports>([argFunc(), gradFunc(), lnFunc(), lnGradFunc(), rmsFunc(), rmsGradFunc()], heap.memory);
   for (const [kernelName, kernelFunc] of [
     [ARG, argKernel],
     [GRAD, gradKernel],
@@ -292,7 +291,7 @@ export function installWasmFused(): boolean {
   ] as const) {
     if (tf.getKernel(kernelName, 'wasm') === undefined) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
-  installedOn = be;
+  installedOn = heap.be;
   return true;
 }
 

@@ -21,7 +21,8 @@
 // other case (N < 8 otherwise, other dtypes) to the original kernel. SPACETIME_GEMM=tfjs keeps
 // the original for all. Gradients are unchanged: tfjs differentiates BatchMatMul by kernel name.
 import * as tf from '@tensorflow/tfjs-core';
-import { WA, relaxedSimd, wasmModule, type WasmMemory } from './wasm-asm.js';
+import { instantiate, relaxedSimd, type WasmMemory } from './wasm-asm.js';
+import { wasmBackendMemory } from './wasm-memory.js';
 import { MR, NR, gemmFunc, packFunc, packRowsFunc, rowsFunc } from './wasm-gemm-kernels.js';
 
 type GemmFn = (a: number, rsA: number, csA: number, tsA: number, bp: number, c: number, ldc: number, M: number, K: number, np: number) => void;
@@ -80,9 +81,7 @@ export class WasmGemm {
     private readonly heap: GemmHeap,
     readonly fma = relaxedSimd(),
   ) {
-    const bytes = wasmModule([gemmFunc(1, fma), gemmFunc(2, fma), gemmFunc(3, fma), gemmFunc(4, fma), packFunc(), packRowsFunc(8), packRowsFunc(4), rowsFunc()]);
-    const inst = new WA.Instance(new WA.Module(bytes), { env: { mem: heap.memory } });
-    const e = inst.exports as Record<string, (...args: number[]) => void>;
+    const e = instantiate<Record<string, (...args: number[]) => void>>([gemmFunc(1, fma), gemmFunc(2, fma), gemmFunc(3, fma), gemmFunc(4, fma), packFunc(), packRowsFunc(8), packRowsFunc(4), rowsFunc()], heap.memory);
     this.k = { gemm: [e.gemm1, e.gemm1, e.gemm2, e.gemm3, e.gemm4] as GemmFn[], pack: e.pack, packRows8: e.packRows8, packRows4: e.packRows4, rows: e.rows };
     this.packedB = new Scratch(heap);
     this.packedA = new Scratch(heap);
@@ -178,7 +177,7 @@ export class WasmGemm {
 // ---- tfjs integration -------------------------------------------------------------------------
 
 interface WasmBackendLike {
-  wasm: { HEAPF32: Float32Array; _malloc(n: number): number; _free(p: number): void; asm?: { memory?: unknown } };
+  wasm: { HEAPF32: Float32Array; _malloc(n: number): number; _free(p: number): void };
   dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
 }
@@ -240,12 +239,11 @@ function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
  */
 export function installWasmGemm(): boolean {
   if (process.env.SPACETIME_GEMM === 'tfjs') return false;
-  if (tf.getBackend() !== 'wasm') return false;
-  const be = tf.backend() as unknown as WasmBackendLike;
+  const heap = wasmBackendMemory(); // null: not wasm, or a build that hides its memory (keep XNNPACK)
+  if (heap === null) return false;
+  const be = heap.be as WasmBackendLike;
   if (installedOn === be) return true;
-  const memory = be.wasm.asm?.memory;
-  if (!(memory instanceof WA.Memory)) return false; // a tfjs-wasm build that hides its memory: keep XNNPACK
-  gemm = new WasmGemm({ memory, malloc: (n) => be.wasm._malloc(n), free: (p) => be.wasm._free(p) });
+  gemm = new WasmGemm({ memory: heap.memory, malloc: (n) => be.wasm._malloc(n), free: (p) => be.wasm._free(p) });
   const current = tf.getKernel(tf.BatchMatMul, 'wasm');
   if (current === undefined) return false;
   if (originalKernel === null) originalKernel = current.kernelFunc;

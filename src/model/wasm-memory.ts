@@ -12,6 +12,18 @@
 // 3. readView(t): a float32 tensor's values as a view of the heap instead of dataSync()'s copy,
 //    for loops that only read them once (the data-parallel workers' gradient exchange).
 import * as tf from '@tensorflow/tfjs-core';
+import { WA, type WasmMemory } from './wasm-asm.js';
+
+/**
+ * The active tfjs-wasm backend and its WebAssembly.Memory (our kernels import it), or null on
+ * another backend or a tfjs-wasm build that hides its memory.
+ */
+export function wasmBackendMemory(): { be: object; memory: WasmMemory } | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  const be = tf.backend() as unknown as { wasm: { asm?: { memory?: unknown } } };
+  const memory = be.wasm.asm?.memory;
+  return memory instanceof WA.Memory ? { be, memory } : null;
+}
 
 interface RefCounting {
   incRef(dataId: object): void;

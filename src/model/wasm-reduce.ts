@@ -7,7 +7,8 @@
 // accuracy of floating point summation", 1993). Other reductions, columns not a multiple of 4 and
 // other dtypes go to tfjs-wasm's kernel. installWasmReduce() replaces the Sum kernel.
 import * as tf from '@tensorflow/tfjs-core';
-import { I32, V128, WA, countDown, op, wasmModule, whileBelow, type Code, type WasmFunc } from './wasm-asm.js';
+import { I32, V128, countDown, instantiate, op, whileBelow, type Code, type WasmFunc } from './wasm-asm.js';
+import { wasmBackendMemory } from './wasm-memory.js';
 
 const BLOCK = 256; // rows per block sum
 
@@ -43,7 +44,6 @@ interface Exports {
   accumulate(dst: number, src: number, bytes: number): void;
 }
 interface WasmBackendLike {
-  wasm: { asm?: { memory?: unknown } };
   dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
   disposeData(dataId: object): void;
@@ -82,17 +82,15 @@ function sum(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf
 
 /** Route the active wasm backend's Sum through the column-sum kernel (see above). Idempotent. */
 export function installWasmReduce(): boolean {
-  if (tf.getBackend() !== 'wasm') return false;
-  const be = tf.backend() as unknown as WasmBackendLike;
-  if (installedOn === be) return true;
-  const memory = be.wasm.asm?.memory;
-  if (!(memory instanceof WA.Memory)) return false;
+  const heap = wasmBackendMemory();
+  if (heap === null) return false;
+  if (installedOn === heap.be) return true;
   const current = tf.getKernel(tf.Sum, 'wasm');
   if (current === undefined) return false;
-  k = new WA.Instance(new WA.Module(wasmModule([sumRowsFunc(), accumulateFunc()])), { env: { mem: memory } }).exports as unknown as Exports;
+  k = instantiate<Exports>([sumRowsFunc(), accumulateFunc()], heap.memory);
   if (original === null) original = current.kernelFunc;
   tf.unregisterKernel(tf.Sum, 'wasm');
   tf.registerKernel({ ...current, kernelFunc: sum as unknown as tf.KernelFunc });
-  installedOn = be;
+  installedOn = heap.be;
   return true;
 }

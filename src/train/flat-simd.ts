@@ -6,7 +6,7 @@
 // private wasm memory in chunks of 16 Ki floats (L2-resident): copy the chunk in
 // (TypedArray.set, a memcpy), run the kernel four lanes at a time, copy the results back.
 // Arithmetic is float32 (the float64 JS reference differs by float32 rounding).
-import { F32, I32, V128, WA, countDown, op, wasmModule, type Code, type WasmFunc } from '../model/wasm-asm.js';
+import { F32, I32, V128, WA, countDown, instantiate, op, type Code, type WasmFunc } from '../model/wasm-asm.js';
 import type { FlatLayout } from './flat-adamw.js';
 import type { OptimizerConfig } from './optimizer.js';
 
@@ -97,8 +97,7 @@ export class FlatSimd {
 
   constructor() {
     const mem = new WA.Memory({ initial: Math.ceil((4 * BYTES + 16) / 65536) });
-    const inst = new WA.Instance(new WA.Module(wasmModule([addFunc(), sumsqFunc(), adamwFunc()])), { env: { mem } });
-    this.k = inst.exports as unknown as Exports;
+    this.k = instantiate<Exports>([addFunc(), sumsqFunc(), adamwFunc()], mem);
     this.f = new Float32Array(mem.buffer);
   }
 
