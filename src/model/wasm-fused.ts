@@ -17,7 +17,7 @@
 // composite ops (fusedGelu() / fusedLayerNorm(d) say which runs).
 import * as tf from '@tensorflow/tfjs-core';
 import { F32, I32, V128, countDown, instantiate, op, whileBelow, type Code, type WasmFunc } from './wasm-asm.js';
-import { wasmBackendMemory } from './wasm-memory.js';
+import { heapOffset, wasmBackendMemory, type WasmBackendLike } from './wasm-memory.js';
 
 export const GELU_A = 0.044715;
 export const GELU_C2 = 2 * Math.sqrt(2 / Math.PI);
@@ -181,11 +181,6 @@ function gradFunc(): WasmFunc {
   return { name: 'geluGrad', params: [I32, I32, I32, I32, I32, F32, F32], locals: [V128, V128, V128, V128], body };
 }
 
-interface WasmBackendLike {
-  wasm: { HEAPF32: Float32Array };
-  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-}
 interface Exports {
   geluArg(x: number, out: number, n4: number, c2: number, ca: number): void;
   geluGrad(dy: number, x: number, s: number, out: number, n4: number, c2: number, ca3: number): void;
@@ -199,7 +194,6 @@ let installedOn: object | null = null;
 let k: Exports | null = null;
 
 const f32 = Math.fround;
-const offset = (be: WasmBackendLike, t: tf.TensorInfo) => (be.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset;
 const count = (t: tf.TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
 
 function argKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
@@ -208,7 +202,7 @@ function argKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): t
   const out = be.makeOutput([...x.shape], 'float32');
   const n = count(x);
   const n4 = n >>> 2;
-  const [px, po] = [offset(be, x), offset(be, out)];
+  const [px, po] = [heapOffset(be, x), heapOffset(be, out)];
   (k as Exports).geluArg(px, po, n4, GELU_C2, GELU_C2 * GELU_A);
   const h = be.wasm.HEAPF32;
   for (let i = 4 * n4; i < n; i++) {
@@ -224,7 +218,7 @@ function gradKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): 
   const out = be.makeOutput([...x.shape], 'float32');
   const n = count(x);
   const n4 = n >>> 2;
-  const [pd, px, ps, po] = [offset(be, dy), offset(be, x), offset(be, s), offset(be, out)];
+  const [pd, px, ps, po] = [heapOffset(be, dy), heapOffset(be, x), heapOffset(be, s), heapOffset(be, out)];
   (k as Exports).geluGrad(pd, px, ps, po, n4, GELU_C2, 3 * GELU_C2 * GELU_A);
   const h = be.wasm.HEAPF32;
   for (let i = 4 * n4; i < n; i++) {
@@ -241,7 +235,7 @@ function lnKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs
   const d = x.shape[x.shape.length - 1];
   const xh = be.makeOutput([...x.shape], 'float32');
   const r = be.makeOutput([...x.shape.slice(0, -1), 1], 'float32');
-  (k as Exports).ln(offset(be, x), offset(be, xh), offset(be, r), count(x) / d, 4 * d, 1 / d, eps);
+  (k as Exports).ln(heapOffset(be, x), heapOffset(be, xh), heapOffset(be, r), count(x) / d, 4 * d, 1 / d, eps);
   return [xh, r];
 }
 
@@ -250,7 +244,7 @@ function lnGradKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown })
   const { dy, xh, r } = args.inputs as { dy: tf.TensorInfo; xh: tf.TensorInfo; r: tf.TensorInfo };
   const d = xh.shape[xh.shape.length - 1];
   const dx = be.makeOutput([...xh.shape], 'float32');
-  (k as Exports).lnGrad(offset(be, dy), offset(be, xh), offset(be, r), offset(be, dx), count(xh) / d, 4 * d, 1 / d);
+  (k as Exports).lnGrad(heapOffset(be, dy), heapOffset(be, xh), heapOffset(be, r), heapOffset(be, dx), count(xh) / d, 4 * d, 1 / d);
   return dx;
 }
 
@@ -261,7 +255,7 @@ function rmsKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attr
   const d = x.shape[x.shape.length - 1];
   const y = be.makeOutput([...x.shape], 'float32');
   const r = be.makeOutput([...x.shape.slice(0, -1), 1], 'float32');
-  (k as Exports).rms(offset(be, x), offset(be, g), offset(be, y), offset(be, r), count(x) / d, 4 * d, 1 / d, eps);
+  (k as Exports).rms(heapOffset(be, x), heapOffset(be, g), heapOffset(be, y), heapOffset(be, r), count(x) / d, 4 * d, 1 / d, eps);
   return [y, r];
 }
 
@@ -271,7 +265,7 @@ function rmsGradKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }
   const d = x.shape[x.shape.length - 1];
   const dx = be.makeOutput([...x.shape], 'float32');
   const dg = be.makeOutput([d], 'float32');
-  (k as Exports).rmsGrad(offset(be, dy), offset(be, x), offset(be, r), offset(be, g), offset(be, dx), offset(be, dg), count(x) / d, 4 * d, 1 / d);
+  (k as Exports).rmsGrad(heapOffset(be, dy), heapOffset(be, x), heapOffset(be, r), heapOffset(be, g), heapOffset(be, dx), heapOffset(be, dg), count(x) / d, 4 * d, 1 / d);
   return [dx, dg];
 }
 

@@ -22,7 +22,7 @@
 // the original for all. Gradients are unchanged: tfjs differentiates BatchMatMul by kernel name.
 import * as tf from '@tensorflow/tfjs-core';
 import { instantiate, relaxedSimd, type WasmMemory } from './wasm-asm.js';
-import { wasmBackendMemory } from './wasm-memory.js';
+import { heapOffset, overrideWasmKernel, restoreWasmKernel, wasmBackendMemory, type KernelArgs, type WasmBackendLike } from './wasm-memory.js';
 import { MR, NR, gemmFunc, packFunc, packRowsFunc, rowsFunc } from './wasm-gemm-kernels.js';
 
 type GemmFn = (a: number, rsA: number, csA: number, tsA: number, bp: number, c: number, ldc: number, M: number, K: number, np: number) => void;
@@ -176,13 +176,6 @@ export class WasmGemm {
 
 // ---- tfjs integration -------------------------------------------------------------------------
 
-interface WasmBackendLike {
-  wasm: { HEAPF32: Float32Array; _malloc(n: number): number; _free(p: number): void };
-  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-}
-
-let originalKernel: tf.KernelFunc | null = null;
 let installedOn: object | null = null;
 let gemm: WasmGemm | null = null;
 
@@ -193,12 +186,11 @@ export function wasmGemmActive(): boolean {
 
 const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
 
-function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo | tf.TensorInfo[] {
-  const orig = originalKernel as tf.KernelFunc;
+function batchMatMul(args: KernelArgs, orig: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]): tf.TensorInfo | tf.TensorInfo[] {
   const be = args.backend as WasmBackendLike;
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA = false, transposeB = false } = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
-  if (be !== installedOn || gemm === null || a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return orig(args as never);
+  if (be !== installedOn || gemm === null || a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return orig(args);
   const ra = a.shape.length;
   const rb = b.shape.length;
   const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
@@ -207,27 +199,26 @@ function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
   const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
   const outerA = a.shape.slice(0, -2);
   const outerB = b.shape.slice(0, -2);
+  const bRef = (ptr: number): MatRef => ({ ptr, rs: transposeB ? 4 : N * 4, cs: transposeB ? K * 4 : 4 });
   // N ≥ 8 runs the tiled kernels (M < 4 with a row-major B and N a multiple of 4: the row sweep)
-  const fewRows = M < MR && !transposeB && N % 4 === 0;
-  if (K !== Kb || K === 0 || M === 0 || (N < NR && !fewRows)) return orig(args as never);
+  if (K !== Kb || K === 0 || M === 0 || (N < NR && !WasmGemm.fewRows(M, N, bRef(0)))) return orig(args);
   let outer: number[];
   try {
     outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
   } catch {
-    return orig(args as never); // the original kernel words the shape error
+    return orig(args); // the original kernel words the shape error
   }
   const batch = size(outer);
   const batchA = size(outerA);
   const batchB = size(outerB);
   // Each operand either has every batch entry (in output order) or one shared matrix.
-  if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return orig(args as never);
+  if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return orig(args);
   const out = be.makeOutput([...outer, M, N], 'float32');
-  const offset = (t: tf.TensorInfo) => (be.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset;
-  const pa = offset(a);
-  const pb = offset(b);
-  const pc = offset(out);
+  const pa = heapOffset(be, a);
+  const pb = heapOffset(be, b);
+  const pc = heapOffset(be, out);
   const A = (i: number): MatRef => ({ ptr: pa + (batchA === 1 ? 0 : i * M * K * 4), rs: transposeA ? 4 : K * 4, cs: transposeA ? M * 4 : 4 });
-  const B = (i: number): MatRef => ({ ptr: pb + (batchB === 1 ? 0 : i * K * N * 4), rs: transposeB ? 4 : N * 4, cs: transposeB ? K * 4 : 4 });
+  const B = (i: number): MatRef => bRef(pb + (batchB === 1 ? 0 : i * K * N * 4));
   const shared = batchB === 1 && batch > 1 && M >= MR ? gemm.pack(B(0), K, N, M) : null; // one packing for the batch
   for (let i = 0; i < batch; i++) gemm.matmul(A(i), shared ?? B(i), pc + i * M * N * 4, M, K, N);
   return out;
@@ -241,26 +232,18 @@ export function installWasmGemm(): boolean {
   if (process.env.SPACETIME_GEMM === 'tfjs') return false;
   const heap = wasmBackendMemory(); // null: not wasm, or a build that hides its memory (keep XNNPACK)
   if (heap === null) return false;
-  const be = heap.be as WasmBackendLike;
+  const be = heap.be;
   if (installedOn === be) return true;
   gemm = new WasmGemm({ memory: heap.memory, malloc: (n) => be.wasm._malloc(n), free: (p) => be.wasm._free(p) });
-  const current = tf.getKernel(tf.BatchMatMul, 'wasm');
-  if (current === undefined) return false;
-  if (originalKernel === null) originalKernel = current.kernelFunc;
-  tf.unregisterKernel(tf.BatchMatMul, 'wasm');
-  tf.registerKernel({ ...current, kernelFunc: batchMatMul as unknown as tf.KernelFunc });
+  if (!overrideWasmKernel(tf.BatchMatMul, (original) => (args) => batchMatMul(args, original))) return false;
   installedOn = be;
   return true;
 }
 
 /** Give BatchMatMul back to tfjs-wasm's own kernel (benchmarks compare the two in one process). */
 export function uninstallWasmGemm(): void {
-  if (installedOn === null || originalKernel === null) return;
-  const current = tf.getKernel(tf.BatchMatMul, 'wasm');
-  if (current !== undefined) {
-    tf.unregisterKernel(tf.BatchMatMul, 'wasm');
-    tf.registerKernel({ ...current, kernelFunc: originalKernel });
-  }
+  if (installedOn === null) return;
+  restoreWasmKernel(tf.BatchMatMul);
   gemm?.release();
   gemm = null;
   installedOn = null;

@@ -11,31 +11,65 @@
 //    runs here). 4-byte dtypes; others go to tfjs-wasm's kernel.
 // 3. readView(t): a float32 tensor's values as a view of the heap instead of dataSync()'s copy,
 //    for loops that only read them once (the data-parallel workers' gradient exchange).
+// Also what every kernel of ours on wasm shares: the backend's memory and tensor offsets, and
+// overrideWasmKernel(), which puts one of our kernels in place of tfjs-wasm's own and keeps the
+// original for the cases ours hands back (wasm-gemm.ts, wasm-reduce.ts and 1–2 here).
 import * as tf from '@tensorflow/tfjs-core';
 import { WA, type WasmMemory } from './wasm-asm.js';
+
+/** What our kernels use of tfjs-wasm's backend object (BackendWasm). */
+export interface WasmBackendLike {
+  wasm: { HEAPF32: Float32Array; _malloc(n: number): number; _free(p: number): void; asm?: { memory?: unknown } };
+  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object): void;
+  incRef(dataId: object): void;
+}
+
+/** The byte offset in the wasm heap of a tensor's data. */
+export function heapOffset(be: WasmBackendLike, t: tf.TensorInfo): number {
+  return (be.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset;
+}
 
 /**
  * The active tfjs-wasm backend and its WebAssembly.Memory (our kernels import it), or null on
  * another backend or a tfjs-wasm build that hides its memory.
  */
-export function wasmBackendMemory(): { be: object; memory: WasmMemory } | null {
+export function wasmBackendMemory(): { be: WasmBackendLike; memory: WasmMemory } | null {
   if (tf.getBackend() !== 'wasm') return null;
-  const be = tf.backend() as unknown as { wasm: { asm?: { memory?: unknown } } };
+  const be = tf.backend() as unknown as WasmBackendLike;
   const memory = be.wasm.asm?.memory;
   return memory instanceof WA.Memory ? { be, memory } : null;
 }
 
-interface RefCounting {
-  incRef(dataId: object): void;
+export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+type Kernel = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
+
+const originals = new Map<string, Kernel>();
+
+/**
+ * Replace tfjs-wasm's kernel `name` by `make(original)`, where `original` is tfjs-wasm's own
+ * kernel (the one registered before any of ours, so installing again on a new backend instance
+ * does not wrap our kernel in itself), for the cases ours hands back. False if tfjs has no such
+ * kernel.
+ */
+export function overrideWasmKernel(name: string, make: (original: Kernel) => Kernel): boolean {
+  const current = tf.getKernel(name, 'wasm');
+  if (current === undefined) return false;
+  if (!originals.has(name)) originals.set(name, current.kernelFunc as unknown as Kernel);
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({ ...current, kernelFunc: make(originals.get(name) as Kernel) as unknown as tf.KernelFunc });
+  return true;
 }
 
-interface WasmHeap {
-  wasm: { HEAPF32: Float32Array };
-  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+/** Give kernel `name` back to tfjs-wasm's own implementation. */
+export function restoreWasmKernel(name: string): void {
+  const current = tf.getKernel(name, 'wasm');
+  const original = originals.get(name);
+  if (current === undefined || original === undefined) return;
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({ ...current, kernelFunc: original as unknown as tf.KernelFunc });
 }
-
-let installedOn: object | null = null;
 
 /** Route the active wasm backend's Identity and Slice through the kernels above. Idempotent. */
 export function installWasmMemory(): boolean {
@@ -46,27 +80,22 @@ export function installWasmMemory(): boolean {
 let sliceOn: object | null = null;
 
 function installSlice(): boolean {
-  if (tf.getBackend() !== 'wasm') return false;
-  const be = tf.backend() as unknown as WasmHeap;
-  if (sliceOn === be) return true;
-  const current = tf.getKernel(tf.Slice, 'wasm');
-  if (current === undefined) return false;
-  const original = current.kernelFunc;
-  const kernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) => {
+  const heap = wasmBackendMemory();
+  if (heap === null) return false;
+  if (sliceOn === heap.be) return true;
+  const ok = overrideWasmKernel(tf.Slice, (original) => (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
-    if (args.backend !== sliceOn || (x.dtype !== 'float32' && x.dtype !== 'int32')) return original(args as never);
+    if (args.backend !== sliceOn || (x.dtype !== 'float32' && x.dtype !== 'int32')) return original(args);
     const { begin, size } = args.attrs as { begin: number | number[]; size: number | number[] };
     const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
-    return sliceRuns(args.backend as WasmHeap, x, b, s);
-  };
-  tf.unregisterKernel(tf.Slice, 'wasm');
-  tf.registerKernel({ ...current, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
-  sliceOn = be;
-  return true;
+    return sliceRuns(args.backend as WasmBackendLike, x, b, s);
+  });
+  if (ok) sliceOn = heap.be;
+  return ok;
 }
 
 /** x[b : b + s] of a 4-byte tensor as contiguous runs copied inside the heap. */
-function sliceRuns(be: WasmHeap, x: tf.TensorInfo, b: number[], s: number[]): tf.TensorInfo {
+function sliceRuns(be: WasmBackendLike, x: tf.TensorInfo, b: number[], s: number[]): tf.TensorInfo {
   const shape = x.shape;
   const r = shape.length;
   const out = be.makeOutput([...s], x.dtype);
@@ -79,8 +108,8 @@ function sliceRuns(be: WasmHeap, x: tf.TensorInfo, b: number[], s: number[]): tf
   while (j > 0 && s[j] === shape[j] && b[j] === 0) j--;
   const run = s[j] * strides[j];
   const heap = be.wasm.HEAPF32; // 4-byte elements: float32 and int32 copy alike
-  const src0 = ((be.dataIdMap.get(x.dataId) as { memoryOffset: number }).memoryOffset >>> 2) + b.reduce((p, q, a) => p + q * strides[a], 0);
-  let dst = (be.dataIdMap.get(out.dataId) as { memoryOffset: number }).memoryOffset >>> 2;
+  const src0 = (heapOffset(be, x) >>> 2) + b.reduce((p, q, a) => p + q * strides[a], 0);
+  let dst = heapOffset(be, out) >>> 2;
   const idx = new Array<number>(j).fill(0); // odometer over axes 0 … j−1
   for (let done = 0; done < n; done += run) {
     let src = src0;
@@ -95,23 +124,20 @@ function sliceRuns(be: WasmHeap, x: tf.TensorInfo, b: number[], s: number[]): tf
   return out;
 }
 
+let installedOn: object | null = null;
+
 function installIdentity(): boolean {
-  if (tf.getBackend() !== 'wasm') return false;
-  const be = tf.backend() as unknown as RefCounting;
-  if (installedOn === be) return true;
-  const current = tf.getKernel(tf.Identity, 'wasm');
-  if (current === undefined || typeof be.incRef !== 'function') return false;
-  const original = current.kernelFunc;
-  const kernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
+  const heap = wasmBackendMemory();
+  if (heap === null) return false;
+  if (installedOn === heap.be) return true;
+  const ok = overrideWasmKernel(tf.Identity, (original) => (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
-    if (args.backend !== installedOn || x.dtype === 'string') return original(args as never);
-    (args.backend as RefCounting).incRef(x.dataId);
+    if (args.backend !== installedOn || x.dtype === 'string') return original(args);
+    (args.backend as WasmBackendLike).incRef(x.dataId);
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-  };
-  tf.unregisterKernel(tf.Identity, 'wasm');
-  tf.registerKernel({ ...current, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
-  installedOn = be;
-  return true;
+  });
+  if (ok) installedOn = heap.be;
+  return ok;
 }
 
 /**
@@ -119,10 +145,8 @@ function installIdentity(): boolean {
  * next tfjs operation, which may grow and move the heap), elsewhere dataSync().
  */
 export function readView(t: tf.Tensor): Float32Array {
-  if (t.dtype === 'float32' && tf.getBackend() === 'wasm') {
-    const be = tf.backend() as unknown as WasmHeap;
-    const info = be.dataIdMap.get(t.dataId);
-    if (info) return new Float32Array(be.wasm.HEAPF32.buffer, info.memoryOffset, t.size);
-  }
+  const heap = t.dtype === 'float32' ? wasmBackendMemory() : null;
+  const info = heap?.be.dataIdMap.get(t.dataId);
+  if (heap && info) return new Float32Array(heap.be.wasm.HEAPF32.buffer, info.memoryOffset, t.size);
   return t.dataSync() as Float32Array;
 }

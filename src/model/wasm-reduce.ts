@@ -8,7 +8,7 @@
 // other dtypes go to tfjs-wasm's kernel. installWasmReduce() replaces the Sum kernel.
 import * as tf from '@tensorflow/tfjs-core';
 import { I32, V128, countDown, instantiate, op, whileBelow, type Code, type WasmFunc } from './wasm-asm.js';
-import { wasmBackendMemory } from './wasm-memory.js';
+import { heapOffset, overrideWasmKernel, wasmBackendMemory, type KernelArgs, type WasmBackendLike } from './wasm-memory.js';
 
 const BLOCK = 256; // rows per block sum
 
@@ -43,17 +43,10 @@ interface Exports {
   sumRows(x: number, dst: number, rows: number, bytes: number): void;
   accumulate(dst: number, src: number, bytes: number): void;
 }
-interface WasmBackendLike {
-  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-  disposeData(dataId: object): void;
-}
-
 let installedOn: object | null = null;
 let k: Exports | null = null;
-let original: tf.KernelFunc | null = null;
 
-function sum(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo | tf.TensorInfo[] {
+function sum(args: KernelArgs, original: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]): tf.TensorInfo | tf.TensorInfo[] {
   const be = args.backend as WasmBackendLike;
   const { x } = args.inputs as { x: tf.TensorInfo };
   const { axis, keepDims } = (args.attrs ?? {}) as { axis: number | number[]; keepDims: boolean };
@@ -61,16 +54,15 @@ function sum(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf
   const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
   const c = x.shape[r - 1];
   const columns = r >= 2 && axes.length === r - 1 && axes.every((a, i) => a === i);
-  if (be !== installedOn || k === null || x.dtype !== 'float32' || !columns || c % 4 !== 0 || c === 0) return (original as tf.KernelFunc)(args as never);
+  if (be !== installedOn || k === null || x.dtype !== 'float32' || !columns || c % 4 !== 0 || c === 0) return original(args);
   const rows = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
   const out = be.makeOutput(keepDims ? [...new Array(r - 1).fill(1), c] : [c], 'float32');
-  const offset = (t: tf.TensorInfo) => (be.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset;
-  const [px, po] = [offset(x), offset(out)];
+  const [px, po] = [heapOffset(be, x), heapOffset(be, out)];
   const bytes = 4 * c;
   k.sumRows(px, po, Math.min(rows, BLOCK), bytes);
   if (rows > BLOCK) {
     const tmp = be.makeOutput([c], 'float32');
-    const pt = offset(tmp);
+    const pt = heapOffset(be, tmp);
     for (let start = BLOCK; start < rows; start += BLOCK) {
       k.sumRows(px + start * bytes, pt, Math.min(BLOCK, rows - start), bytes);
       k.accumulate(po, pt, bytes);
@@ -85,12 +77,8 @@ export function installWasmReduce(): boolean {
   const heap = wasmBackendMemory();
   if (heap === null) return false;
   if (installedOn === heap.be) return true;
-  const current = tf.getKernel(tf.Sum, 'wasm');
-  if (current === undefined) return false;
   k = instantiate<Exports>([sumRowsFunc(), accumulateFunc()], heap.memory);
-  if (original === null) original = current.kernelFunc;
-  tf.unregisterKernel(tf.Sum, 'wasm');
-  tf.registerKernel({ ...current, kernelFunc: sum as unknown as tf.KernelFunc });
+  if (!overrideWasmKernel(tf.Sum, (original) => (args) => sum(args, original))) return false;
   installedOn = heap.be;
   return true;
 }

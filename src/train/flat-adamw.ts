@@ -53,16 +53,11 @@ export function adamwShard(
   gScale: number,
   cfg: Pick<OptimizerConfig, 'beta1' | 'beta2' | 'eps' | 'weightDecay'>,
 ): void {
-  const { beta1, beta2, eps, weightDecay } = cfg;
-  const a1 = lr / (1 - beta1 ** step); // lr / bias correction 1
-  const ib2 = 1 / (1 - beta2 ** step); // 1 / bias correction 2
+  const { beta1, beta2, eps } = cfg;
+  const { a1, ib2 } = adamwCoefficients(cfg, step, lr);
   const c1 = 1 - beta1;
   const c2 = 1 - beta2;
-  for (let i = 0; i < layout.offsets.length; i++) {
-    const a = Math.max(lo, layout.offsets[i]);
-    const b = Math.min(hi, layout.offsets[i] + layout.sizes[i]);
-    if (a >= b) continue;
-    const keep = layout.decay[i] ? 1 - lr * weightDecay : 1;
+  for (const { a, b, keep } of shardSegments(layout, lo, hi, cfg, lr)) {
     for (let j = a; j < b; j++) {
       const gj = g[j] * gScale;
       const k = j - lo;
@@ -73,4 +68,23 @@ export function adamwShard(
       p[j] = p[j] * keep - (a1 * mj) / (Math.sqrt(vj * ib2) + eps);
     }
   }
+}
+
+/** Step-dependent AdamW factors: a1 = lr / (1 − β1^k) and ib2 = 1 / (1 − β2^k). */
+export function adamwCoefficients(cfg: Pick<OptimizerConfig, 'beta1' | 'beta2'>, step: number, lr: number): { a1: number; ib2: number } {
+  return { a1: lr / (1 - cfg.beta1 ** step), ib2: 1 / (1 - cfg.beta2 ** step) };
+}
+
+/**
+ * The parts [a, b) of [lo, hi) that fall in each parameter, with that parameter's decay factor
+ * keep = 1 − lr·λ (1 for vectors).
+ */
+export function shardSegments(layout: FlatLayout, lo: number, hi: number, cfg: Pick<OptimizerConfig, 'weightDecay'>, lr: number): { a: number; b: number; keep: number }[] {
+  const out: { a: number; b: number; keep: number }[] = [];
+  for (let i = 0; i < layout.offsets.length; i++) {
+    const a = Math.max(lo, layout.offsets[i]);
+    const b = Math.min(hi, layout.offsets[i] + layout.sizes[i]);
+    if (a < b) out.push({ a, b, keep: layout.decay[i] ? 1 - lr * cfg.weightDecay : 1 });
+  }
+  return out;
 }

@@ -7,7 +7,7 @@
 // (TypedArray.set, a memcpy), run the kernel four lanes at a time, copy the results back.
 // Arithmetic is float32 (the float64 JS reference differs by float32 rounding).
 import { F32, I32, V128, WA, countDown, instantiate, op, type Code, type WasmFunc } from '../model/wasm-asm.js';
-import type { FlatLayout } from './flat-adamw.js';
+import { adamwCoefficients, shardSegments, type FlatLayout } from './flat-adamw.js';
 import type { OptimizerConfig } from './optimizer.js';
 
 const CHUNK = 16384; // floats per staging area
@@ -127,14 +127,10 @@ export class FlatSimd {
 
   /** flat-adamw.ts's adamwShard (same arguments and indexing: m and v at j − lo), in float32 SIMD. */
   adamwShard(layout: FlatLayout, lo: number, hi: number, p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, step: number, lr: number, gScale: number, cfg: Pick<OptimizerConfig, 'beta1' | 'beta2' | 'eps' | 'weightDecay'>): void {
-    const { beta1, beta2, eps, weightDecay } = cfg;
-    const a1 = lr / (1 - beta1 ** step);
-    const ib2 = 1 / (1 - beta2 ** step);
+    const { beta1, beta2, eps } = cfg;
+    const { a1, ib2 } = adamwCoefficients(cfg, step, lr);
     const f = this.f;
-    for (let i = 0; i < layout.offsets.length; i++) {
-      const s = Math.max(lo, layout.offsets[i]);
-      const e = Math.min(hi, layout.offsets[i] + layout.sizes[i]);
-      const keep = layout.decay[i] ? 1 - lr * weightDecay : 1;
+    for (const { a: s, b: e, keep } of shardSegments(layout, lo, hi, cfg, lr)) {
       for (let a = s; a < e; a += CHUNK) {
         const n = Math.min(CHUNK, e - a);
         f.set(p.subarray(a, a + n), P / 4);
